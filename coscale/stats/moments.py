@@ -1,0 +1,92 @@
+"""Sample moments per group: the only summary of the data that ML estimation needs.
+
+Covariances are divided by N (not N - 1), as lavaan does for normal-theory
+maximum likelihood (``lavInspect(fit, "sampstat")``). Raw rows never reach the
+optimiser: every fit in coscale starts from these moments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GroupMoments:
+    """Means and ML covariance matrix (divisor N) of one group.
+
+    Attributes
+    ----------
+    name : str
+        Group label (``""`` for a single-group analysis).
+    n : int
+        Number of complete rows used.
+    variables : tuple of str
+        Variable order of ``mean`` and ``cov``; always the model's order.
+    mean : ndarray, shape (p,)
+    cov : ndarray, shape (p, p)
+    """
+
+    name: str
+    n: int
+    variables: tuple
+    mean: np.ndarray
+    cov: np.ndarray
+
+    def reorder(self, variables) -> "GroupMoments":
+        """The same moments in another variable order."""
+        idx = [self.variables.index(v) for v in variables]
+        return GroupMoments(
+            self.name, self.n, tuple(variables), self.mean[idx], self.cov[np.ix_(idx, idx)]
+        )
+
+
+def complete_moments(values: np.ndarray, variables, name: str = "") -> GroupMoments:
+    """Moments of a complete-data matrix (rows with any NaN must be removed first).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n, p)
+    variables : sequence of str
+    name : str
+
+    Notes
+    -----
+    Equivalent R: ``lavaan::lavInspect(fit, "sampstat")`` (cov divided by N).
+    """
+    x = np.asarray(values, dtype=float)
+    n = x.shape[0]
+    mean = x.mean(axis=0)
+    centred = x - mean
+    cov = centred.T @ centred / n
+    return GroupMoments(name, int(n), tuple(variables), mean, cov)
+
+
+def listwise_moments(frame, variables, group=None, group_order=None) -> list[GroupMoments]:
+    """Per-group moments after listwise deletion on ``variables``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Item data (may contain NaN).
+    variables : sequence of str
+        Columns, in the model's order.
+    group : pandas.Series, optional
+        Group label per row (aligned with ``frame``); ``None`` for one group.
+    group_order : sequence of str, optional
+        Order of the groups (default: order of first appearance, as lavaan).
+    """
+    variables = list(variables)
+    values = frame[variables].to_numpy(dtype=float)
+    keep = ~np.isnan(values).any(axis=1)
+    if group is None:
+        return [complete_moments(values[keep], variables)]
+    labels = np.asarray(group.astype(str))
+    if group_order is None:
+        group_order = list(dict.fromkeys(labels[keep]))
+    out = []
+    for g in group_order:
+        rows = keep & (labels == g)
+        out.append(complete_moments(values[rows], variables, name=str(g)))
+    return out

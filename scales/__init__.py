@@ -1,0 +1,1 @@
+"""Bundled scale definitions (YAML), shipped as coscale.bundled_scales."""
