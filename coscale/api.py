@@ -1,0 +1,278 @@
+"""coscale's Python API: the functions the command line calls.
+
+>>> import coscale
+>>> result = coscale.validate(frame, "coproduction")      # doctest: +SKIP
+>>> result.cfa.fit["cfi"]                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from coscale import __version__
+from coscale.errors import InputError
+from coscale.results import CFAResult, Reliability, ScaleResult, ValidationResult, Verdict
+from coscale.scales import Instrument, load_scales
+from coscale.stats import reliability as rel
+from coscale.stats.estimate import Fit, fit_ml
+from coscale.stats.fit import fit_measures
+from coscale.stats.lagrange import modification_indices
+from coscale.stats.model import MeasurementModel, build_partable
+from coscale.stats.moments import listwise_moments
+from coscale.stats.solution import factor_correlations, parameter_table
+from coscale.survey import prepare
+
+#: Cut-offs used in verdicts, with their sources
+CUTOFFS = {
+    "cfi": (0.95, ">=", "Hu & Bentler 1999"),
+    "tli": (0.95, ">=", "Hu & Bentler 1999"),
+    "rmsea": (0.06, "<=", "Hu & Bentler 1999"),
+    "srmr": (0.08, "<=", "Hu & Bentler 1999"),
+    "alpha": (0.70, ">=", "Nunnally 1978"),
+    "omega": (0.70, ">=", "Nunnally 1978; McDonald 1999"),
+    "composite_reliability": (0.70, ">=", "Fornell & Larcker 1981"),
+    "ave": (0.50, ">=", "Fornell & Larcker 1981"),
+    "htmt": (0.85, "<", "Henseler, Ringle & Sarstedt 2015"),
+}
+
+FAIL_ON_TOPICS = ("fit", "reliability", "convergent", "discriminant", "validity", "any")
+
+
+def _instrument(scales) -> Instrument:
+    return scales if isinstance(scales, Instrument) else load_scales(scales)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}".replace("0.", ".", 1) if abs(x) < 1 else f"{x:.3f}"
+
+
+def _verdict(topic, subject, key, value, label=None) -> Verdict:
+    cut, op, source = CUTOFFS[key]
+    name = label or key.upper().replace("_", " ")
+    criterion = f"{name} {op} {_fmt(cut)} ({source})"
+    if value is None or not np.isfinite(value):
+        return Verdict(topic, subject, criterion, None, None, f"{name} could not be computed.")
+    holds = bool(value >= cut if op == ">=" else value <= cut if op == "<=" else value < cut)
+    word = "meets" if holds else "does not meet"
+    return Verdict(topic, subject, criterion, float(value), holds, f"{name} = {_fmt(value)} {word} {op} {_fmt(cut)}.")
+
+
+def model_syntax(model: MeasurementModel) -> list[str]:
+    """lavaan syntax of a measurement model (to show and to re-run in R)."""
+    lines = [f"{f} =~ {' + '.join(items)}" for f, items in model.indicators]
+    lines += [f"{f} =~ {it}" for f, it in model.cross_loadings]
+    lines += [f"{a} ~~ {b}" for a, b in model.residual_covariances]
+    return lines
+
+
+def cfa_result(fit: Fit, model: MeasurementModel, *, top_mi: int = 5) -> CFAResult:
+    """Package a fit as a :class:`CFAResult` (fit measures, estimates, correlations, MIs)."""
+    fm = fit_measures(fit)
+    corr = factor_correlations(fit) if fit.partable.n_groups == 1 else None
+    warnings = list(fit.warnings)
+    return CFAResult(
+        estimator="ML",
+        missing="listwise",
+        n=fit.ntotal,
+        model=model_syntax(model),
+        converged=fit.converged,
+        iterations=fit.iterations,
+        fit=fm,
+        estimates=parameter_table(fit),
+        factor_correlations={"factors": list(fit.partable.factors), "matrix": corr.tolist()} if corr is not None else {},
+        modification_indices=modification_indices(fit, top=top_mi) if top_mi else [],
+        warnings=warnings,
+    )
+
+
+def _one_factor(frame: pd.DataFrame, scale) -> tuple[dict, float | None, list[str]]:
+    """One-factor CFA of a scale (listwise) for omega; returns fit measures, omega, warnings."""
+    cols = scale.columns
+    if len(cols) < 3:
+        return {}, None, [f"{scale.name}: omega needs at least 3 items (a one-factor model of 2 items is not identified)."]
+    model = MeasurementModel(((scale.name, tuple(cols)),))
+    moments = listwise_moments(frame, cols)
+    if moments[0].n <= len(cols):
+        return {}, None, [f"{scale.name}: too few complete answers ({moments[0].n}) for a one-factor CFA."]
+    fit = fit_ml(build_partable(model), moments)
+    mats = fit.matrices[0]
+    omega = rel.omega_from_cfa(
+        mats["lambda"][:, 0], float(mats["psi"][0, 0]), mats["theta"], moments[0].cov
+    )
+    fm = fit_measures(fit)
+    keep = ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr")
+    return {k: fm[k] for k in keep}, float(omega), [f"{scale.name} (one-factor CFA): {w}" for w in fit.warnings]
+
+
+def validate(
+    data: pd.DataFrame,
+    scales="coproduction",
+    *,
+    source: str = "<data frame>",
+    id_column: str | None = None,
+    coerce_out_of_range: bool = False,
+    bootstrap: int = 0,
+    seed: int = 20261128,
+    missing: str = "listwise",
+    std_lv: bool = False,
+) -> ValidationResult:
+    """Validate the scales of a survey: screening, items, reliability, CFA, validity.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent; item columns as named in the scale file.
+    scales : str, path or Instrument
+        A scale file, a bundled instrument name (``coscale scales list``) or a
+        loaded :class:`~coscale.scales.Instrument`.
+    source : str
+        Name of the data in messages (the file name on the command line).
+    id_column : str, optional
+        Respondent id column, checked for duplicates.
+    coerce_out_of_range : bool
+        Treat answers outside the response range as missing instead of failing.
+    bootstrap : int
+        Replicates for a percentile bootstrap CI of alpha (0: Feldt's CI).
+    seed : int
+        Seed of the bootstrap.
+    missing : {"listwise"}
+        Missing-data handling of the CFA (FIML follows in a later release).
+    std_lv : bool
+        Identify factors by unit variances instead of marker items.
+
+    Returns
+    -------
+    ValidationResult
+
+    Notes
+    -----
+    Equivalent R: ``psych::alpha``, ``lavaan::cfa(model, data, std.lv = ...)``,
+    ``semTools::compRelSEM``, ``semTools::AVE``, ``semTools::htmt`` and
+    ``lavaan::fitMeasures`` / ``modindices``.
+    """
+    if missing != "listwise":
+        raise InputError(f"--missing {missing}: only 'listwise' is available in this version")
+    instrument = _instrument(scales)
+    prepared = prepare(data, instrument, source=source, id_column=id_column, coerce_out_of_range=coerce_out_of_range)
+    frame = prepared.data
+    warnings: list[str] = list(prepared.screening.warnings)
+    verdicts: list[Verdict] = []
+
+    # -- the whole instrument: one CFA, each scale a factor ----------------
+    model = MeasurementModel.from_instrument(instrument)
+    moments = listwise_moments(frame, model.observed)
+    cfa = None
+    std_by_scale: dict[str, np.ndarray] = {}
+    if moments[0].n <= len(model.observed):
+        warnings.append(
+            f"Only {moments[0].n} respondents answered every item: too few for a CFA of "
+            f"{len(model.observed)} items, so no CFA was fitted."
+        )
+    else:
+        fit = fit_ml(build_partable(model, std_lv=std_lv), moments)
+        cfa = cfa_result(fit, model)
+        warnings += cfa.warnings
+        for f, items in model.indicators:
+            std_by_scale[f] = np.array(
+                [e["std_all"] for e in cfa.estimates if e["op"] == "=~" and e["lhs"] == f and e["rhs"] in items]
+            )
+        for key in ("cfi", "tli", "rmsea", "srmr"):
+            verdicts.append(_verdict("fit", "instrument", key, cfa.fit[key]))
+
+    # -- per scale: items and reliability ----------------------------------
+    scale_results = []
+    for scale in instrument.scales:
+        items = frame[scale.columns]
+        alpha = rel.cronbach_alpha(items)
+        if bootstrap:
+            ci = rel.alpha_bootstrap_ci(items, n_boot=bootstrap, seed=seed)
+            ci_method = f"percentile bootstrap ({bootstrap} replicates)"
+        else:
+            ci, ci_method = alpha.ci, "Feldt (1965)"
+        stats_frame = rel.item_statistics(items, scale.response.min, scale.response.max)
+        item_rows = [{"item": name, **{k: row[k] for k in stats_frame.columns}} for name, row in stats_frame.iterrows()]
+        one_fit, omega, w = _one_factor(frame, scale)
+        std = std_by_scale.get(scale.name)
+        cr = rel.composite_reliability(std) if std is not None and len(std) else None
+        ave = rel.average_variance_extracted(std) if std is not None and len(std) else None
+        reliability = Reliability(
+            n=int(alpha.n_obs),
+            alpha=float(alpha.alpha),
+            alpha_std=float(alpha.std_alpha),
+            alpha_ci=[float(ci.lower), float(ci.upper)],
+            alpha_ci_method=ci_method,
+            omega=omega,
+            composite_reliability=None if cr is None else float(cr),
+            ave=None if ave is None else float(ave),
+        )
+        scale_results.append(
+            ScaleResult(
+                name=scale.name,
+                label=scale.label or scale.name,
+                items=list(scale.columns),
+                reverse_keyed=list(scale.reverse_columns),
+                item_statistics=item_rows,
+                reliability=reliability,
+                one_factor_fit=one_fit,
+                warnings=w,
+            )
+        )
+        warnings += w
+        verdicts.append(_verdict("reliability", scale.name, "alpha", reliability.alpha, "Alpha"))
+        verdicts.append(_verdict("reliability", scale.name, "omega", omega, "Omega"))
+        verdicts.append(_verdict("convergent", scale.name, "composite_reliability", reliability.composite_reliability, "CR"))
+        verdicts.append(_verdict("convergent", scale.name, "ave", reliability.ave, "AVE"))
+
+    # -- discriminant validity --------------------------------------------
+    discriminant: dict = {}
+    if len(instrument.scales) > 1:
+        sets = {s.name: s.columns for s in instrument.scales}
+        h = rel.htmt(frame[model.observed], sets)
+        discriminant["htmt"] = {"factors": list(h.columns), "matrix": h.to_numpy().tolist(), "method": "HTMT2 (geometric mean; semTools::htmt default)"}
+        names = list(h.columns)
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                verdicts.append(_verdict("discriminant", f"{names[i]} / {names[j]}", "htmt", float(h.iloc[i, j]), "HTMT"))
+        if cfa is not None:
+            corr = pd.DataFrame(cfa.factor_correlations["matrix"], index=names, columns=names)
+            aves = {s.name: s.reliability.ave for s in scale_results}
+            fl = rel.fornell_larcker(corr, aves)
+            discriminant["fornell_larcker"] = {"factors": names, "matrix": fl.to_numpy().tolist()}
+            for i, a in enumerate(names):
+                worst = max(abs(corr.iloc[i, j]) for j in range(len(names)) if j != i)
+                root = np.sqrt(aves[a]) if aves[a] is not None else np.nan
+                holds = bool(root > worst) if np.isfinite(root) else None
+                verdicts.append(
+                    Verdict(
+                        "discriminant",
+                        a,
+                        "sqrt(AVE) > largest factor correlation (Fornell & Larcker 1981)",
+                        float(root) if np.isfinite(root) else None,
+                        holds,
+                        f"sqrt(AVE) = {_fmt(root)} {'exceeds' if holds else 'does not exceed'} the largest correlation {_fmt(worst)}.",
+                    )
+                )
+
+    settings = {
+        "scales": scales if isinstance(scales, str) else instrument.name,
+        "estimator": "ML",
+        "missing": missing,
+        "std_lv": std_lv,
+        "bootstrap": bootstrap,
+        "seed": seed if bootstrap else None,
+        "id_column": id_column,
+        "coerce_out_of_range": coerce_out_of_range,
+    }
+    return ValidationResult(
+        coscale_version=__version__,
+        source=source,
+        instrument=instrument.name,
+        settings=settings,
+        screening=prepared.screening.to_dict(),
+        scales=scale_results,
+        cfa=cfa,
+        discriminant=discriminant,
+        verdicts=verdicts,
+        warnings=warnings,
+    )
