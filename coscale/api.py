@@ -164,6 +164,7 @@ def validate(
     moments = listwise_moments(frame, model.observed)
     cfa = None
     std_by_scale: dict[str, np.ndarray] = {}
+    var_by_scale: dict[str, np.ndarray] = {}
     if moments[0].n <= len(model.observed):
         warnings.append(
             f"Only {moments[0].n} respondents answered every item: too few for a CFA of "
@@ -173,10 +174,12 @@ def validate(
         fit = fit_ml(build_partable(model, std_lv=std_lv), moments)
         cfa = cfa_result(fit, model)
         warnings += cfa.warnings
+        variances = dict(zip(model.observed, np.diag(moments[0].cov)))
         for f, items in model.indicators:
             std_by_scale[f] = np.array(
                 [e["std_all"] for e in cfa.estimates if e["op"] == "=~" and e["lhs"] == f and e["rhs"] in items]
             )
+            var_by_scale[f] = np.array([variances[it] for it in items])
         for key in ("cfi", "tli", "rmsea", "srmr"):
             verdicts.append(_verdict("fit", "instrument", key, cfa.fit[key]))
 
@@ -195,7 +198,8 @@ def validate(
         one_fit, omega, w = _one_factor(frame, scale)
         std = std_by_scale.get(scale.name)
         cr = rel.composite_reliability(std) if std is not None and len(std) else None
-        ave = rel.average_variance_extracted(std) if std is not None and len(std) else None
+        # AVE as semTools::AVE: explained variance over summed observed item variances
+        ave = rel.average_variance_extracted(std, var_by_scale[scale.name]) if std is not None and len(std) else None
         reliability = Reliability(
             n=int(alpha.n_obs),
             alpha=float(alpha.alpha),
@@ -273,6 +277,194 @@ def validate(
         scales=scale_results,
         cfa=cfa,
         discriminant=discriminant,
+        verdicts=verdicts,
+        warnings=warnings,
+    )
+
+
+def _describe_freed(freed) -> str:
+    return ", ".join(f"the {f.kind} of {f.item}" for f in freed)
+
+
+def invariance(
+    data: pd.DataFrame,
+    scales="coproduction",
+    *,
+    group: str,
+    groups: list[str] | None = None,
+    criteria: str = "chen2007",
+    source: str = "<data frame>",
+    id_column: str | None = None,
+    coerce_out_of_range: bool = False,
+    std_lv: bool = False,
+    partial: bool = True,
+    alpha: float = 0.05,
+    missing: str = "listwise",
+    dmacs: bool = True,
+):
+    """Test measurement invariance across groups: the ladder, partial invariance, latent means.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent, with the item columns and the group column.
+    scales : str, path or Instrument
+        Scale file, bundled instrument name or loaded instrument.
+    group : str
+        The column holding the group (e.g. ``role``).
+    groups : list of str, optional
+        Groups to compare, in order; the first is the reference group. By
+        default every group, in order of first appearance (as lavaan).
+    criteria : {"chen2007", "cheung-rensvold2002", "chisq"}
+        How a step is judged (see :data:`coscale.stats.invariance.CRITERIA`).
+    std_lv : bool
+        Identify factors by unit variance in group 1 instead of marker items.
+    partial : bool
+        Search for partial invariance when a step fails.
+    alpha : float
+        Family-wise level of the score tests in that search (Holm).
+    dmacs : bool
+        Compute dMACS for every item (one extra fit per item).
+
+    Returns
+    -------
+    InvarianceResult
+
+    Notes
+    -----
+    Equivalent R: ``lavaan::cfa(model, data, group = "role", group.equal =
+    c("loadings", "intercepts", ...), group.partial = ...)``,
+    ``lavaan::lavTestLRT``, ``lavaan::lavTestScore``; dMACS as
+    ``dmacs::lavaan_dmacs``.
+    """
+    from coscale.results import InvarianceModel, InvarianceResult
+    from coscale.stats import invariance as inv
+
+    if missing != "listwise":
+        raise InputError(f"--missing {missing}: only 'listwise' is available in this version")
+    if criteria not in inv.CRITERIA:
+        raise InputError(f"--criteria {criteria}: choose from {', '.join(inv.CRITERIA)}")
+    instrument = _instrument(scales)
+    prepared = prepare(
+        data, instrument, source=source, id_column=id_column, group=group, groups=groups,
+        coerce_out_of_range=coerce_out_of_range,
+    )
+    labels = prepared.group
+    order = list(groups) if groups else list(dict.fromkeys(labels.tolist()))
+    if len(order) < 2:
+        raise InputError(f"{source}, column {group}: only one group ({', '.join(order) or 'none'}); invariance needs two or more")
+    model = MeasurementModel.from_instrument(instrument)
+    moments = listwise_moments(prepared.data, model.observed, labels, order)
+    needed = len(model.observed) + 1
+    for mm in moments:
+        if mm.n < needed:
+            raise InputError(
+                f"{source}, column {group}: group \"{mm.name}\" has {mm.n} respondents who answered every item; "
+                f"at least {needed} are needed for {len(model.observed)} items"
+            )
+    rule = inv.CRITERIA[criteria]
+    ladder = inv.Ladder(model, moments, order, std_lv=std_lv)
+    run = ladder.run(rule, search=partial, alpha=alpha)
+    warnings = list(prepared.screening.warnings) + list(run.warnings)
+
+    models = []
+    for lm in run.models:
+        warnings += [f"{lm.name} model: {w}" for w in lm.fit.warnings]
+        models.append(
+            InvarianceModel(
+                name=lm.name,
+                step=lm.step,
+                partial=list(lm.partial),
+                converged=lm.fit.converged,
+                fit=lm.measures,
+                estimates=parameter_table(lm.fit),
+                warnings=list(lm.fit.warnings),
+            )
+        )
+    comparisons = [
+        {
+            "model": c.model, "against": c.against, "step": c.step, "chisq_diff": c.chisq_diff,
+            "df_diff": c.df_diff, "pvalue": c.pvalue, "delta_cfi": c.delta_cfi, "delta_rmsea": c.delta_rmsea,
+            "delta_srmr": c.delta_srmr, "holds": c.holds, "criterion": c.criterion,
+        }
+        for c in run.comparisons
+    ]
+    freed = [
+        {
+            "order": f.order, "step": f.step, "item": f.item, "parameter": f.kind, "lavaan_name": f.parameter,
+            "factor": f.factor, "group": ", ".join(f.groups), "statistic": f.x2, "df": f.df, "pvalue": f.pvalue,
+            "threshold": f.threshold,
+        }
+        for f in run.freed
+    ]
+
+    # latent means and dMACS from the accepted scalar-level model
+    lm_model = None
+    if run.accepted.get("scalar"):
+        lm_model = run.model(run.accepted["scalar"])
+    latent = inv.latent_means(lm_model) if lm_model else []
+    dm = inv.dmacs(ladder, lm_model) if (lm_model and dmacs) else []
+    if not lm_model:
+        warnings.append(
+            "Scalar invariance does not hold, not even partially: latent means are not compared, because "
+            "differences in item intercepts would be mistaken for differences between the groups."
+        )
+
+    verdicts = []
+    configural = run.models[0]
+    for key in ("cfi", "tli", "rmsea", "srmr"):
+        verdicts.append(_verdict("fit", "configural", key, configural.measures[key]))
+    for step in inv.LADDER[1:]:
+        if step not in run.accepted:
+            verdicts.append(Verdict("invariance", step, rule.describe(step), None, None,
+                                    f"{step.capitalize()} invariance was not tested: a lower step failed."))
+            continue
+        last = [c for c in run.comparisons if c.step == step][-1]
+        name = run.accepted[step]
+        step_freed = [f for f in run.freed if f.step == step]
+        deltas = (f"ΔCFI = {last.delta_cfi:+.3f}, ΔRMSEA = {last.delta_rmsea:+.3f}, "
+                  f"ΔSRMR = {last.delta_srmr:+.3f}, Δχ²({last.df_diff}) = {last.chisq_diff:.2f}")
+        if name and not step_freed:
+            message = f"{step.capitalize()} invariance holds ({deltas})."
+        elif name:
+            message = f"{step.capitalize()} invariance holds partially after freeing {_describe_freed(step_freed)} ({deltas})."
+        else:
+            tried = f" even after freeing {_describe_freed(step_freed)}" if step_freed else ""
+            message = f"{step.capitalize()} invariance does not hold{tried} ({deltas})."
+        verdicts.append(Verdict("invariance", step, rule.describe(step), last.delta_cfi, bool(name), message))
+
+    settings = {
+        "scales": scales if isinstance(scales, str) else instrument.name,
+        "group": group,
+        "groups": order,
+        "criteria": criteria,
+        "estimator": "ML",
+        "missing": missing,
+        "std_lv": std_lv,
+        "partial_search": partial,
+        "alpha": alpha,
+        "correction": "holm",
+        "min_invariant_items": inv.MIN_INVARIANT_ITEMS,
+        "id_column": id_column,
+        "coerce_out_of_range": coerce_out_of_range,
+    }
+    return InvarianceResult(
+        coscale_version=__version__,
+        source=source,
+        instrument=instrument.name,
+        settings=settings,
+        screening=prepared.screening.to_dict(),
+        group_column=group,
+        groups=[{"name": mm.name, "n": mm.n} for mm in moments],
+        criteria={"name": rule.name, "citation": rule.citation,
+                  "rules": {s: rule.describe(s) for s in inv.LADDER[1:]}},
+        models=models,
+        comparisons=comparisons,
+        partial=freed,
+        accepted=run.accepted,
+        latent_means=latent,
+        latent_means_model=lm_model.name if lm_model else "",
+        dmacs=dm,
         verdicts=verdicts,
         warnings=warnings,
     )

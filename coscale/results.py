@@ -161,3 +161,72 @@ def check_schema(doc: dict, kind: str) -> None:
             f"this result has schema version {version} (coscale {doc.get('coscale_version', '?')}); "
             f"this coscale reads version {SCHEMA_VERSION}: re-run the analysis with this version"
         )
+
+
+@dataclass
+class InvarianceModel:
+    """One model of the invariance ladder."""
+
+    name: str  # configural | metric | scalar | strict, or "<step> (partial)"
+    step: str
+    partial: list  # lavaan names of the freed constraints, e.g. ["x3~1"]
+    converged: bool
+    fit: dict
+    estimates: list
+    warnings: list = field(default_factory=list)
+
+
+@dataclass
+class InvarianceResult:
+    """Everything ``coscale invariance`` found out about one survey."""
+
+    coscale_version: str
+    source: str
+    instrument: str
+    settings: dict
+    screening: dict
+    group_column: str
+    groups: list  # of {"name", "n"}
+    criteria: dict  # {"name", "citation", "rules": {step: text}}
+    models: list  # of InvarianceModel
+    comparisons: list  # of dicts: model, against, step, chisq_diff, df_diff, pvalue, delta_*, holds, criterion
+    partial: list  # of dicts: order, step, item, parameter, lavaan_name, factor, group, statistic, df, pvalue, threshold
+    accepted: dict  # step -> accepted model name, "" when the step failed, absent when not reached
+    latent_means: list  # of dicts
+    latent_means_model: str
+    dmacs: list
+    verdicts: list
+    warnings: list = field(default_factory=list)
+    kind: str = "invariance"
+    schema_version: int = SCHEMA_VERSION
+
+    def holds(self, step: str) -> bool:
+        """True when ``step`` invariance holds, fully or partially."""
+        return bool(self.accepted.get(step))
+
+    def failed(self, topic: str) -> bool:
+        if topic in ("metric", "scalar", "strict", "configural"):
+            return not self.holds(topic)
+        if topic == "invariance":
+            return not all(self.holds(s) for s in ("metric", "scalar"))
+        return any(v.holds is False for v in self.verdicts if v.topic == topic)
+
+    def model(self, name: str) -> InvarianceModel:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        return _clean(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> "InvarianceResult":
+        check_schema(doc, "invariance")
+        kw = {f.name: doc.get(f.name) for f in fields(cls) if f.name in doc}
+        kw["models"] = [InvarianceModel(**m) for m in doc.get("models", [])]
+        kw["verdicts"] = [Verdict(**v) for v in doc.get("verdicts", [])]
+        return cls(**kw)

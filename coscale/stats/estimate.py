@@ -217,11 +217,10 @@ class Engine:
             dsig, dmu = self.jacobian(mats, self.free_entries(g), self.q)
             gmat = inv - inv @ (mm.cov + np.outer(d, d)) @ inv
             gmu = -2.0 * inv @ d
-            grad += self.w[g] * (np.einsum("ij,kij->k", gmat, dsig) + dmu @ gmu)
+            flat = dsig.reshape(self.q, -1)
+            grad += self.w[g] * (flat @ gmat.ravel() + dmu @ gmu)
             if need == "gi":
-                a = np.einsum("ij,kjl->kil", inv, dsig)
-                ig = 0.5 * np.einsum("aij,bji->ab", a, a) + dmu @ inv @ dmu.T
-                info += self.w[g] * ig
+                info += self.w[g] * information_block(inv, dsig, dmu, dsig, dmu)
         if need == "f":
             return f
         return f, grad, info
@@ -229,6 +228,17 @@ class Engine:
     def information(self, x: np.ndarray) -> np.ndarray:
         """Expected (unit) information, weighted N_g / N (lavaan ``information = "expected"``)."""
         return self.evaluate(x, "gi")[2]
+
+
+def information_block(inv, dsig_a, dmu_a, dsig_b, dmu_b) -> np.ndarray:
+    """Expected unit information between two sets of parameters in one group.
+
+    I_ab = 1/2 tr(Sigma^-1 dSigma_a Sigma^-1 dSigma_b) + dmu_a' Sigma^-1 dmu_b,
+    computed as matrix products (vec(dSigma_a)' vec(Sigma^-1 dSigma_b Sigma^-1)).
+    """
+    qb = dsig_b.shape[0]
+    right = (inv @ dsig_b @ inv).reshape(qb, -1)
+    return 0.5 * dsig_a.reshape(dsig_a.shape[0], -1) @ right.T + dmu_a @ inv @ dmu_b.T
 
 
 def start_values(pt: ParTable, moments: list) -> np.ndarray:

@@ -1,0 +1,1165 @@
+"""Read survey data files and prepare item responses for analysis.
+
+Two steps:
+
+``read_table(path)``
+    reads a data file into a :class:`pandas.DataFrame` (CSV/TSV/TXT/TAB with a
+    sniffed delimiter, Excel ``.xlsx``, SPSS ``.sav``/``.zsav``, Parquet, or
+    CSV from standard input when ``path`` is ``"-"``).
+
+``prepare(df, instrument, source=...)``
+    checks the columns an instrument needs, turns answers into numbers, applies
+    missing-value codes and the response range, reverse-keys items and screens
+    the answers (missing values, straight-lining, zero variance, duplicate ids).
+
+Every problem with the input raises :class:`coscale.errors.InputError` with a
+single-line message that names the file and, where it applies, the row and the
+column, for example::
+
+    survey.csv, row 17, column ppo2: value 7 is outside the response range 1-5
+    (use --coerce-out-of-range to treat it as missing)
+
+(printed on one line).
+
+Row numbers
+-----------
+"row" is the 1-based number of the *data* row: the header is not counted, so
+data row 1 is the first line after the header. In delimited text files blank
+lines are skipped and not counted (a quoted value spanning several lines is one
+row). In Excel files row ``n`` is spreadsheet row ``n + 1`` (empty rows inside
+the data are kept as rows with every answer missing; empty rows at the end are
+dropped). The same numbers are used as the index of :attr:`Prepared.data` and
+in :class:`Screening`.
+
+Missing values
+--------------
+Empty cells, cells holding only white space and the usual "not available"
+spellings (``NA``, ``N/A``, ``NaN``, ``NULL``, ``None``, ``#N/A``, ...) are
+missing. In SPSS files the user-missing values defined in the file are missing.
+A scale's ``missing_codes`` are applied by :func:`prepare`.
+
+The input file is only ever opened for reading. Numbers are never changed
+silently: a value that is not a number, or outside the response range, is an
+error unless the caller asked for out-of-range values to be treated as missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import difflib
+import io
+import json
+import math
+import os
+import re
+import sys
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from coscale.errors import InputError, ScaleError
+
+__all__ = ["read_table", "prepare", "Prepared", "Screening"]
+
+_DELIMITED = (".csv", ".txt", ".tsv", ".tab")
+_EXCEL = (".xlsx",)
+_SPSS = (".sav", ".zsav")
+_PARQUET = (".parquet",)
+_SUPPORTED = ".csv, .tsv, .txt, .tab, .xlsx, .sav, .zsav or .parquet"
+_DELIMITERS = (",", ";", "\t", "|")
+
+# The spellings pandas reads as missing by default (used for Excel text cells
+# so that Excel and CSV files agree).
+_NA_STRINGS = frozenset(
+    {
+        "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+        "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None",
+        "n/a", "nan", "null",
+    }
+)
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_INT_RE = re.compile(r"[+-]?\d+")
+# "007", "-01", "00": identifiers, not numbers; such columns stay text.
+_LEADING_ZERO_RE = re.compile(r"[+-]?0\d")
+_MAX_ROWS_LISTED = 20
+
+try:  # pyarrow is a dependency, but keep working without it
+    import pyarrow  # noqa: F401
+
+    _HAVE_PYARROW = True
+except ImportError:  # pragma: no cover
+    _HAVE_PYARROW = False
+
+
+# --------------------------------------------------------------------------
+# messages
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
+def _err(msg: str) -> InputError:
+    return InputError(_one_line(msg))
+
+
+def _name(col) -> str:
+    """A column name for a message: bare when simple, JSON-quoted otherwise."""
+    s = str(col)
+    if s and re.fullmatch(r"[\w.\-]+", s):
+        return s
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _show_value(v) -> str:
+    """A data value for a message, on one line."""
+    if isinstance(v, str):
+        shown = v if len(v) <= 40 else v[:37] + "..."
+        return json.dumps(shown, ensure_ascii=False)
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return _fmt_num(float(v))
+    return _one_line(repr(v))[:60]
+
+
+def _fmt_num(x: float) -> str:
+    if math.isfinite(x) and float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(float(x))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0].strip()
+
+
+def _where(source: str, row: int | None = None, column=None) -> str:
+    parts = [source]
+    if row is not None:
+        parts.append(f"row {row}")
+    if column is not None:
+        parts.append(f"column {_name(column)}")
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------
+# reading
+
+
+def read_table(path: str, *, sheet=None) -> pd.DataFrame:
+    """Read a survey data file into a DataFrame.
+
+    Parameters
+    ----------
+    path : str
+        File to read; the format follows the extension: ``.csv``, ``.txt``,
+        ``.tsv``, ``.tab`` (delimited text, UTF-8; the delimiter is sniffed
+        among ``,`` ``;`` tab and ``|``), ``.xlsx`` (Excel), ``.sav``/``.zsav``
+        (SPSS) or ``.parquet``. ``"-"`` reads delimited text from standard
+        input.
+    sheet : str or int, optional
+        Excel only: the sheet to read, by name, or by 1-based position when
+        no sheet has that name. Default: the first sheet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row, with a default ``RangeIndex`` (data row ``n`` is
+        at position ``n - 1``) and string column names. In delimited text and
+        Excel files a column whose values are all numbers becomes numeric
+        (``int64`` when complete and integral, else ``float64``); a column
+        holding text, or numbers written with leading zeros such as ``007``,
+        stays text. ``df.attrs["source"]`` is ``path`` and
+        ``df.attrs["value_labels"]`` maps column to ``{code: label}`` (SPSS
+        value labels; empty for other formats). SPSS columns keep their
+        numeric codes, and user-missing values defined in the file are NaN.
+
+    Raises
+    ------
+    InputError
+        The file does not exist, is a directory, is empty, has an unsupported
+        extension, cannot be parsed, or has duplicate column names.
+    """
+    path = os.fspath(path)
+    is_excel = path != "-" and os.path.splitext(path)[1].lower() in _EXCEL
+    if sheet is not None and not is_excel:
+        raise _err(f"{'stdin' if path == '-' else path}: a sheet can only be chosen in .xlsx files")
+    if path == "-":
+        name = "stdin"
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            raise _err("stdin: cannot read binary data from standard input")
+        try:
+            data = stream.read()
+        except Exception as exc:  # noqa: BLE001
+            raise _err(f"stdin: cannot read standard input: {_first_line(exc)}")
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        df = _read_delimited(data, name, ".csv")
+        labels: dict = {}
+    else:
+        name = path
+        if not os.path.exists(path):
+            raise _err(f"{name}: no such file")
+        if os.path.isdir(path):
+            raise _err(f"{name}: is a directory, not a data file")
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in _DELIMITED + _EXCEL + _SPSS + _PARQUET:
+            hint = ""
+            if ext == ".xls":
+                hint = "; save it as .xlsx"
+            elif ext in (".gz", ".zip", ".bz2", ".xz"):
+                hint = "; decompress it first"
+            shown = f'"{ext}"' if ext else "(no extension)"
+            raise _err(
+                f"{name}: unsupported file type {shown} (use {_SUPPORTED}){hint}"
+            )
+        try:
+            size = os.path.getsize(path)
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise _err(f"{name}: cannot open: {exc.strerror or _first_line(exc)}")
+        if size == 0:
+            raise _err(f"{name}: the file is empty")
+        labels = {}
+        if ext in _DELIMITED:
+            df = _read_delimited(path, name, ext)
+        elif ext in _EXCEL:
+            df = _read_excel(path, name, sheet)
+        elif ext in _SPSS:
+            df, labels = _read_spss(path, name)
+        else:
+            df = _read_parquet(path, name)
+    df.attrs["source"] = path
+    df.attrs["value_labels"] = labels
+    return df
+
+
+def _check_duplicates(names, name: str) -> None:
+    seen: dict[str, int] = {}
+    for i, col in enumerate(names, start=1):
+        if col is None:
+            continue
+        col = str(col)
+        if col in seen:
+            raise _err(
+                f"{name}: column name {_name(col)} appears more than once in the "
+                f"header (columns {seen[col]} and {i}); rename one of them"
+            )
+        seen[col] = i
+
+
+# ---- delimited text
+
+
+def _decode_sample(raw: bytes, name: str, complete: bool) -> str:
+    """Decode the first bytes of a file as UTF-8 (a cut character at the end is fine)."""
+    tries = [0] if complete else [0, 1, 2, 3]
+    first_exc = None
+    for cut in tries:
+        chunk = raw[: len(raw) - cut] if cut else raw
+        try:
+            return chunk.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if first_exc is None:
+                first_exc = exc
+    assert first_exc is not None
+    line = raw[: first_exc.start].count(b"\n") + 1
+    raise _err(
+        f"{name}: line {line} is not UTF-8 text (byte 0x{raw[first_exc.start]:02x}); "
+        "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
+    )
+
+
+def _records(text: str, delimiter: str, limit: int | None = None):
+    """Non-blank records of ``text`` (a blank record is an empty or all-white line)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out = []
+    try:
+        for rec in reader:
+            if _blank_record(rec):
+                continue
+            out.append(rec)
+            if limit is not None and len(out) >= limit:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+def _blank_record(rec: list) -> bool:
+    return not rec or (len(rec) == 1 and not rec[0].strip())
+
+
+def _sniff(text: str, ext: str) -> str:
+    """Choose the delimiter of a delimited text sample."""
+    header_line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if ext in (".tsv", ".tab") and "\t" in header_line:
+        return "\t"
+
+    def consistent(d: str) -> int:
+        recs = _records(text, d, limit=50)
+        if not recs:
+            return 0
+        n = len(recs[0])
+        if n > 1 and all(len(r) == n for r in recs):
+            return n
+        return 0
+
+    try:
+        guess = csv.Sniffer().sniff(text, delimiters="".join(_DELIMITERS)).delimiter
+    except csv.Error:
+        guess = None
+    if guess in _DELIMITERS and consistent(guess):
+        return guess
+    scores = {d: consistent(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: scores[d])
+    if scores[best]:
+        return best
+    # No delimiter gives the same number of fields on every line: take the one
+    # that splits the header most (the ragged-row check will then explain).
+    header_counts = {d: len(next(iter(_records(header_line, d)), [])) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: header_counts[d])
+    return best if header_counts[best] > 1 else ","
+
+
+def _read_delimited(src, name: str, ext: str) -> pd.DataFrame:
+    """Read delimited text from a path or from bytes (stdin)."""
+    if isinstance(src, (bytes, bytearray)):
+        head = bytes(src[: 1 << 16])
+        complete = len(src) <= len(head)
+    else:
+        try:
+            with open(src, "rb") as fh:
+                head = fh.read((1 << 16) + 1)
+        except OSError as exc:
+            raise _err(f"{name}: cannot open: {exc.strerror or _first_line(exc)}")
+        complete = len(head) <= (1 << 16)
+        head = head[: 1 << 16]
+    text = _decode_sample(head, name, complete)
+    if not text.strip():
+        raise _err(f"{name}: the file is empty" if name != "stdin" else "stdin: no data on standard input")
+    if not complete:
+        # sniff on whole lines only (Sniffer fails on a cut last line)
+        cut = text.rfind("\n")
+        if cut > 0:
+            text = text[: cut + 1]
+    sniff_text = text
+    if len(sniff_text) > 16384:
+        cut = sniff_text.rfind("\n", 0, 16384)
+        if cut > 0:
+            sniff_text = sniff_text[: cut + 1]
+    delimiter = _sniff(sniff_text, ext)
+    header = next(iter(_records(text, delimiter, limit=1)), [])
+    _check_duplicates(header, name)
+
+    df = None
+    if _HAVE_PYARROW:
+        try:
+            df = _parse_csv(src, delimiter, "pyarrow")
+        except Exception:  # noqa: BLE001 - fall back to the C engine
+            df = None
+    if df is None:
+        _check_ragged(src, name, delimiter)
+        try:
+            df = _parse_csv(src, delimiter, "c")
+        except UnicodeDecodeError as exc:
+            raise _err(
+                f"{name}: the file is not UTF-8 text ({_first_line(exc)}); "
+                "save it as UTF-8 (in Excel: 'CSV UTF-8')"
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _err(f"{name}: cannot read as delimited text: {_first_line(exc)}")
+    df.columns = [str(c) for c in df.columns]
+    return _infer_text_columns(df)
+
+
+def _parse_csv(src, delimiter: str, engine: str) -> pd.DataFrame:
+    """Parse delimited text with every column as text (missing values as NaN)."""
+    handle = io.BytesIO(src) if isinstance(src, (bytes, bytearray)) else src
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        df = pd.read_csv(
+            handle,
+            sep=delimiter,
+            engine=engine,
+            dtype=str,
+            # index_col=False stops the C engine from turning a surplus first
+            # field into the index; the pyarrow engine rejects such rows anyway
+            # and crashes on index_col=False (pandas 3.1).
+            index_col=False if engine == "c" else None,
+            encoding="utf-8-sig" if engine == "c" else "utf-8",
+        )
+    return df.reset_index(drop=True)
+
+
+def _check_ragged(src, name: str, delimiter: str) -> None:
+    """Raise for the first data row whose number of fields differs from the header."""
+    if isinstance(src, (bytes, bytearray)):
+        fh = io.TextIOWrapper(io.BytesIO(src), encoding="utf-8-sig", newline="")
+    else:
+        fh = open(src, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    try:
+        with fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            n = None
+            row = 0
+            for rec in reader:
+                if _blank_record(rec):
+                    continue
+                if n is None:
+                    n = len(rec)
+                    continue
+                row += 1
+                if len(rec) != n:
+                    raise _err(
+                        f"{_where(name, row)}: {_plural(len(rec), 'field', 'fields')} but the header has {n} "
+                        f"(delimiter {_show_value(delimiter)}); check quoting and delimiters"
+                    )
+    except (UnicodeDecodeError, csv.Error):
+        return  # the parser reports these
+
+
+def _infer_text_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Make columns numeric where every non-missing value is a plain number."""
+    out = {}
+    for col in df.columns:
+        out[col] = _infer_text_column(df[col])
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), columns=list(df.columns))
+
+
+def _infer_text_column(s: pd.Series) -> pd.Series:
+    # Work on the distinct values only: survey answers repeat a lot.
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return pd.Series(np.full(len(s), np.nan), name=s.name)
+    stripped = pd.Series(np.asarray(uniques, dtype=object)).str.strip()
+    blank = (stripped == "").to_numpy()
+    vals = stripped[~blank]
+    if len(vals) == 0:
+        return s  # only white space: leave as text, prepare() treats it as missing
+    if not vals.str.fullmatch(_NUMBER_RE.pattern).all():
+        return s
+    if vals.str.match(_LEADING_ZERO_RE.pattern).any():
+        return s
+    is_int = bool(vals.str.fullmatch(_INT_RE.pattern).all())
+    if is_int and (vals.str.lstrip("+-").str.len() > 15).any():
+        return s  # long digit strings are identifiers; float would lose digits
+    if is_int and not blank.any() and (codes >= 0).all():
+        ints = vals.to_numpy(dtype=object).astype(np.int64)
+        return pd.Series(ints[codes], name=s.name)
+    floats = np.full(len(uniques) + 1, np.nan)  # last slot: missing (code -1)
+    floats[: len(uniques)][~blank] = vals.to_numpy(dtype=object).astype(np.float64)
+    return pd.Series(floats[codes], name=s.name)
+
+
+# ---- Excel
+
+
+def _read_excel(path: str, name: str, sheet) -> pd.DataFrame:
+    try:
+        import openpyxl
+    except ImportError:  # pragma: no cover
+        raise _err(f"{name}: reading .xlsx files needs the openpyxl package")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise _err(f"{name}: not a readable .xlsx file: {_first_line(exc)}")
+    try:
+        names = list(wb.sheetnames)
+        if sheet is None:
+            if not names:
+                raise _err(f"{name}: the workbook has no sheets")
+            sheet_name = names[0]
+        elif str(sheet) in names:
+            sheet_name = str(sheet)
+        elif re.fullmatch(r"\d+", str(sheet).strip()) and 1 <= int(sheet) <= len(names):
+            sheet_name = names[int(sheet) - 1]
+        else:
+            raise _err(
+                f"{name}: no sheet {_name(sheet)} (sheets: "
+                + ", ".join(_name(n) for n in names)
+                + ")"
+            )
+        ws = wb[sheet_name]
+        try:
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        except Exception as exc:  # noqa: BLE001
+            raise _err(f"{name}: cannot read sheet {_name(sheet_name)}: {_first_line(exc)}")
+    finally:
+        wb.close()
+
+    def empty(r):
+        return all(v is None or (isinstance(v, str) and not v.strip()) for v in r)
+
+    while rows and empty(rows[-1]):
+        rows.pop()
+    if not rows:
+        raise _err(f"{name}: sheet {_name(sheet_name)} is empty")
+    width = max(len(r) for r in rows)
+    header_names = []
+    for i in range(width):
+        v = rows[0][i] if i < len(rows[0]) else None
+        if v is None or (isinstance(v, str) and not v.strip()):
+            header_names.append(None)
+        elif isinstance(v, float) and v.is_integer():
+            header_names.append(str(int(v)))
+        else:
+            header_names.append(str(v))
+    # trailing columns with neither a header nor data are dropped
+    while header_names and header_names[-1] is None and all(
+        len(r) < len(header_names) or r[len(header_names) - 1] is None for r in rows[1:]
+    ):
+        header_names.pop()
+    _check_duplicates(header_names, name)
+    columns = [n if n is not None else f"Unnamed: {i}" for i, n in enumerate(header_names)]
+    _check_duplicates(columns, name)
+    body = rows[1:]
+    data = {}
+    for j, col in enumerate(columns):
+        cells = [r[j] if j < len(r) else None for r in body]
+        data[col] = _infer_cells(cells)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(body)), columns=columns)
+
+
+def _infer_cells(cells: list) -> pd.Series:
+    """Excel cells to a column: numeric when every non-missing cell is a number."""
+    clean = []
+    for v in cells:
+        if isinstance(v, str) and v.strip() in _NA_STRINGS:
+            v = None
+        clean.append(v)
+    present = [v for v in clean if v is not None]
+    numeric = True
+    all_int = True
+    for v in present:
+        if isinstance(v, bool):
+            numeric = False
+            break
+        if isinstance(v, int):
+            continue
+        if isinstance(v, float):
+            if not v.is_integer():
+                all_int = False
+            continue
+        if isinstance(v, str):
+            t = v.strip()
+            if _NUMBER_RE.fullmatch(t) and not _LEADING_ZERO_RE.match(t):
+                if not _INT_RE.fullmatch(t):
+                    all_int = False
+                elif len(t.lstrip("+-")) > 15:
+                    numeric = False
+                    break
+                continue
+        numeric = False
+        break
+    if not numeric:
+        return pd.Series(np.array([np.nan if v is None else v for v in clean], dtype=object))
+    if all_int and len(present) == len(clean) and all(
+        not isinstance(v, float) or abs(v) < 2**53 for v in present
+    ):
+        ints = [int(v.strip()) if isinstance(v, str) else int(v) for v in clean]
+        return pd.Series(np.array(ints, dtype=np.int64))
+    return pd.Series(np.array([np.nan if v is None else float(v) for v in clean], dtype=np.float64))
+
+
+# ---- SPSS and Parquet
+
+
+def _read_spss(path: str, name: str):
+    try:
+        import pyreadstat
+    except ImportError:  # pragma: no cover
+        raise _err(f"{name}: reading .sav files needs the pyreadstat package")
+    try:
+        # user_missing=False (the default): user-missing values become NaN;
+        # apply_value_formats=False: keep numeric codes, not labels.
+        df, meta = pyreadstat.read_sav(path, apply_value_formats=False, user_missing=False)
+    except Exception as exc:  # noqa: BLE001
+        raise _err(f"{name}: not a readable SPSS file: {_first_line(exc)}")
+    _check_duplicates(list(df.columns), name)
+    df.columns = [str(c) for c in df.columns]
+    labels = {}
+    for col, mapping in (getattr(meta, "variable_value_labels", None) or {}).items():
+        out = {}
+        for code, label in mapping.items():
+            if isinstance(code, (float, np.floating)) and float(code).is_integer():
+                code = int(code)
+            elif isinstance(code, np.integer):
+                code = int(code)
+            elif isinstance(code, np.floating):
+                code = float(code)
+            out[code] = str(label)
+        labels[str(col)] = out
+    return df.reset_index(drop=True), labels
+
+
+def _read_parquet(path: str, name: str) -> pd.DataFrame:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover
+        raise _err(f"{name}: reading .parquet files needs the pyarrow package")
+    try:
+        schema_names = pq.read_schema(path).names
+    except Exception as exc:  # noqa: BLE001
+        raise _err(f"{name}: not a readable Parquet file: {_first_line(exc)}")
+    _check_duplicates(schema_names, name)
+    try:
+        df = pd.read_parquet(path, engine="pyarrow")
+    except Exception as exc:  # noqa: BLE001
+        raise _err(f"{name}: not a readable Parquet file: {_first_line(exc)}")
+    df = df.reset_index(drop=True)
+    df.columns = [str(c) for c in df.columns]
+    return df
+
+
+# --------------------------------------------------------------------------
+# preparing
+
+
+@dataclass
+class Screening:
+    """What was found while preparing the data (JSON-friendly).
+
+    Attributes
+    ----------
+    rows_read : int
+        Data rows in the table.
+    rows_used : int
+        Rows kept (with a group value, in the selected groups) that answered
+        every item of the instrument (listwise complete).
+    rows_without_group : int
+        Rows left out because the group column was empty.
+    rows_not_in_selected_groups : int
+        Rows left out because their group was not among the requested groups.
+    missing_per_item : dict
+        ``{column: n}``, missing answers per item among the rows kept, after
+        missing codes and coercion (every item column is listed).
+    missing_codes_found : dict
+        ``{column: n}``, answers equal to a missing-value code (columns with
+        none are left out).
+    out_of_range_coerced : dict
+        ``{column: n}``, answers outside the response range treated as
+        missing (only with ``coerce_out_of_range``; columns with none left out).
+    zero_variance_items : list
+        Item columns whose answers all have the same value.
+    straightliners : dict
+        ``{scale: {"count": n, "rows": [row numbers, first 20]}}`` for scales
+        of at least 3 items where ``n > 0`` respondents answered every item
+        with the same raw value (before reverse keying).
+    duplicate_ids : list
+        Id values (as text) that appear on more than one kept row.
+    warnings : list
+        One plain-language sentence per problem found.
+    """
+
+    rows_read: int = 0
+    rows_used: int = 0
+    rows_without_group: int = 0
+    rows_not_in_selected_groups: int = 0
+    missing_per_item: dict = field(default_factory=dict)
+    missing_codes_found: dict = field(default_factory=dict)
+    out_of_range_coerced: dict = field(default_factory=dict)
+    zero_variance_items: list = field(default_factory=list)
+    straightliners: dict = field(default_factory=dict)
+    duplicate_ids: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Return the screening as plain ``dict``/``list``/``int``/``str`` values."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Item responses ready for analysis.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        Item columns only (instrument order), ``float64``, after missing codes,
+        range handling and reverse keying; rows in file order, indexed by
+        1-based data row number. Rows without a group value, or outside the
+        selected groups, are not included.
+    group : pandas.Series or None
+        Group label (``str``) of each row of ``data`` (same index), or None.
+    groups : list of str or None
+        The groups in analysis order: as requested, else sorted (numbers in
+        numeric order first, then text). None without a group column.
+    ids : pandas.Series or None
+        Respondent id (``str``, None when empty) of each row of ``data``.
+    screening : Screening
+        Counts and warnings.
+    source : str
+        File name used in messages.
+    """
+
+    data: pd.DataFrame
+    group: pd.Series | None
+    ids: pd.Series | None
+    screening: Screening
+    source: str
+    groups: list | None = None
+
+
+def prepare(
+    df: pd.DataFrame,
+    instrument,
+    *,
+    source: str,
+    id_column: str | None = None,
+    group: str | None = None,
+    groups: list[str] | None = None,
+    coerce_out_of_range: bool = False,
+) -> Prepared:
+    """Check, convert, recode and screen the item responses of an instrument.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Data as returned by :func:`read_table` (row ``n`` at position ``n - 1``).
+    instrument : coscale.scales.Instrument
+        The scales whose item columns are used.
+    source : str
+        File name for messages.
+    id_column : str, optional
+        Column with respondent ids (checked for duplicates).
+    group : str, optional
+        Column with group labels; rows where it is empty are left out.
+    groups : list of str, optional
+        Groups to keep, in this order (compared as text with the group
+        labels). Needs ``group``.
+    coerce_out_of_range : bool, default False
+        Treat answers outside a scale's response range as missing (counted)
+        instead of raising.
+
+    Returns
+    -------
+    Prepared
+
+    Raises
+    ------
+    InputError
+        A column is missing, an answer is not a number or is outside the
+        response range, a requested group has no rows, or no rows are left.
+    ScaleError
+        The instrument cannot be applied (e.g. a reverse-keyed item without a
+        response range, or one column used with conflicting settings).
+
+    Notes
+    -----
+    Order of operations per item: text to number (empty or white space is
+    missing), missing-value codes to NaN, range check (error, or NaN with
+    ``coerce_out_of_range``), then reverse keying ``min + max - x``.
+    Straight-lining is judged on the answers before reverse keying.
+    """
+    n_rows = len(df)
+    columns = [str(c) for c in df.columns]
+    dups = pd.Index(columns)[pd.Index(columns).duplicated()]
+    if len(dups):
+        raise _err(f"{source}: column name {_name(dups[0])} appears more than once")
+    if groups is not None and group is None:
+        raise _err(f"{source}: groups were selected but no group column was given")
+
+    specs = _column_specs(instrument)
+    item_cols = list(specs)
+    if not item_cols:
+        raise ScaleError(_one_line(f"{instrument.path or 'scale file'}: the instrument has no items"))
+    _check_columns_exist(columns, item_cols, id_column, group, source, specs)
+
+    if n_rows == 0:
+        raise _err(f"{source}: no data rows (only a header)")
+    row_numbers = np.arange(1, n_rows + 1)
+    keep = np.ones(n_rows, dtype=bool)
+
+    rows_without_group = 0
+    rows_not_selected = 0
+    group_labels = None
+    order = None
+    if group is not None:
+        group_labels = _labels(df[group])
+        has_group = group_labels.notna().to_numpy()
+        rows_without_group = int((~has_group).sum())
+        keep &= has_group
+        present = list(pd.unique(group_labels[has_group]))
+        if groups is not None:
+            wanted = []
+            for g in groups:
+                g = str(g).strip()
+                if g not in wanted:
+                    wanted.append(g)
+            for g in wanted:
+                if g not in present:
+                    raise _err(
+                        f"{_where(source, column=group)}: group {json.dumps(g, ensure_ascii=False)} "
+                        f"has no rows (groups found: {', '.join(_sorted_labels(present)) or 'none'})"
+                    )
+            selected = group_labels.isin(wanted).to_numpy()
+            rows_not_selected = int((keep & ~selected).sum())
+            keep &= selected
+            order = wanted
+        else:
+            order = _sorted_labels(present)
+        if not keep.any():
+            raise _err(f"{_where(source, column=group)}: no row has a group value")
+
+    kept_rows = row_numbers[keep]
+    index = pd.Index(kept_rows, name="row")
+
+    # --- convert, missing codes, range
+    raw: dict[str, np.ndarray] = {}
+    codes_found: dict[str, int] = {}
+    coerced: dict[str, int] = {}
+    first_bad = None  # (row, column, message)
+    range_problems: list = []  # (row, column, value, spec)
+    for col in item_cols:
+        spec = specs[col]
+        values, n_text_codes, bad = _to_float(df[col], keep, kept_rows, spec["text_codes"])
+        if bad is not None and (first_bad is None or bad[0] < first_bad[0]):
+            first_bad = (bad[0], col, bad[1])
+        raw[col] = values
+        if n_text_codes:
+            codes_found[col] = n_text_codes
+    if first_bad is not None:
+        row, col, msg = first_bad
+        raise _err(f"{_where(source, row, col)}: {msg}")
+
+    for col in item_cols:
+        spec = specs[col]
+        values = raw[col]
+        if spec["num_codes"]:
+            hit = np.isin(values, np.array(spec["num_codes"], dtype=float))
+            n_hit = int(hit.sum())
+            if n_hit:
+                values[hit] = np.nan
+                codes_found[col] = codes_found.get(col, 0) + n_hit
+        lo, hi = spec["min"], spec["max"]
+        out = np.zeros(len(values), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if lo is not None:
+                out |= values < lo
+            if hi is not None:
+                out |= values > hi
+        if out.any():
+            if coerce_out_of_range:
+                coerced[col] = int(out.sum())
+                values[out] = np.nan
+            else:
+                pos = int(np.argmax(out))
+                range_problems.append((int(kept_rows[pos]), col, float(values[pos]), spec, int(out.sum())))
+    if range_problems:
+        range_problems.sort(key=lambda p: (p[0], item_cols.index(p[1])))
+        row, col, value, spec, _ = range_problems[0]
+        total = sum(p[4] for p in range_problems)
+        more = f"; {total} such values in all" if total > 1 else ""
+        raise _err(
+            f"{_where(source, row, col)}: value {_fmt_num(value)} is outside the response "
+            f"range {_range_text(spec['min'], spec['max'])}{more} "
+            "(use --coerce-out-of-range to treat it as missing)"
+        )
+
+    raw_frame = pd.DataFrame({c: raw[c] for c in item_cols}, index=index, columns=item_cols)
+
+    # --- reverse keying
+    data = raw_frame.copy()
+    for col in item_cols:
+        spec = specs[col]
+        if spec["reverse"]:
+            data[col] = spec["min"] + spec["max"] - data[col]
+
+    # --- screening
+    screening = Screening(
+        rows_read=int(n_rows),
+        rows_used=int(data.notna().all(axis=1).sum()),
+        rows_without_group=rows_without_group,
+        rows_not_in_selected_groups=rows_not_selected,
+        missing_per_item={c: int(data[c].isna().sum()) for c in item_cols},
+        missing_codes_found={c: codes_found[c] for c in item_cols if codes_found.get(c)},
+        out_of_range_coerced={c: coerced[c] for c in item_cols if coerced.get(c)},
+    )
+    for col in item_cols:
+        answered = raw_frame[col].dropna()
+        if len(answered) and answered.nunique() == 1:
+            screening.zero_variance_items.append(col)
+    for scale in instrument.scales:
+        cols = list(dict.fromkeys(scale.columns))
+        if len(cols) < 3:
+            continue
+        block = raw_frame[cols]
+        complete = block.notna().all(axis=1)
+        same = complete & block.max(axis=1).eq(block.min(axis=1))
+        count = int(same.sum())
+        if count:
+            rows = [int(r) for r in block.index[same.to_numpy()][:_MAX_ROWS_LISTED]]
+            screening.straightliners[scale.name] = {"count": count, "rows": rows}
+
+    ids = None
+    if id_column is not None:
+        ids = _labels(df[id_column])[keep]
+        ids.index = index
+        ids = ids.astype(object).where(ids.notna(), None)
+        counts = ids.dropna().value_counts(sort=False)
+        dup_set = set(counts[counts > 1].index)
+        screening.duplicate_ids = [v for v in pd.unique(ids.dropna()) if v in dup_set]
+
+    group_series = None
+    if group_labels is not None:
+        group_series = group_labels[keep].astype(object)
+        group_series.index = index
+        group_series.name = group
+
+    screening.warnings = _warnings(screening, group, id_column, n_rows, len(kept_rows))
+    return Prepared(
+        data=data,
+        group=group_series,
+        ids=ids,
+        screening=screening,
+        source=source,
+        groups=order,
+    )
+
+
+def _range_text(lo, hi) -> str:
+    if lo is not None and hi is not None:
+        sep = " to " if lo < 0 or hi < 0 else "-"
+        return f"{_fmt_num(lo)}{sep}{_fmt_num(hi)}"
+    if lo is not None:
+        return f"{_fmt_num(lo)} or more"
+    return f"{_fmt_num(hi)} or less"
+
+
+def _column_specs(instrument) -> dict:
+    """Per item column: range, missing codes and reverse flag (checked for conflicts)."""
+    where = instrument.path or "scale file"
+    specs: dict[str, dict] = {}
+    for scale in instrument.scales:
+        lo = scale.response.min if scale.response is not None else None
+        hi = scale.response.max if scale.response is not None else None
+        lo = None if lo is None else float(lo)
+        hi = None if hi is None else float(hi)
+        num_codes, text_codes = [], []
+        for code in scale.missing_codes or ():
+            if isinstance(code, bool):
+                text_codes.append(str(code))
+            elif isinstance(code, (int, float, np.integer, np.floating)):
+                num_codes.append(float(code))
+            else:
+                t = str(code).strip()
+                if _NUMBER_RE.fullmatch(t):
+                    num_codes.append(float(t))
+                else:
+                    text_codes.append(t)
+        for item in scale.items:
+            if item.reverse and (lo is None or hi is None):
+                raise ScaleError(
+                    _one_line(
+                        f"{where}: scale {scale.name}, item {item.id} is reverse-keyed but "
+                        "the response range (min and max) is not set"
+                    )
+                )
+            spec = {
+                "min": lo,
+                "max": hi,
+                "num_codes": sorted(set(num_codes)),
+                "text_codes": sorted(set(text_codes)),
+                "reverse": bool(item.reverse),
+                "scale": scale.name,
+            }
+            col = item.column
+            if col in specs:
+                prev = specs[col]
+                if any(prev[k] != spec[k] for k in ("min", "max", "num_codes", "text_codes", "reverse")):
+                    raise ScaleError(
+                        _one_line(
+                            f"{where}: column {_name(col)} is used by scales {prev['scale']} and "
+                            f"{scale.name} with different response ranges, missing codes or "
+                            "reverse keying"
+                        )
+                    )
+                continue
+            specs[col] = spec
+    return specs
+
+
+def _check_columns_exist(columns, item_cols, id_column, group, source, specs) -> None:
+    present = set(columns)
+
+    def norm(name) -> str:
+        return re.sub(r"[\W_]+", "", str(name).casefold())
+
+    folded: dict[str, list] = {}
+    for c in columns:
+        folded.setdefault(c.casefold(), []).append(c)
+
+    def suggest(col) -> str:
+        # same name up to case, spaces and punctuation first, then similar names
+        close = [c for c in columns if norm(c) == norm(col)]
+        for f in difflib.get_close_matches(str(col).casefold(), list(folded), n=3, cutoff=0.6):
+            close += [c for c in folded[f] if c not in close]
+        if close:
+            return "; close matches: " + ", ".join(_name(c) for c in close[:3])
+        shown = ", ".join(_name(c) for c in columns[:10])
+        more = f" (and {len(columns) - 10} more)" if len(columns) > 10 else ""
+        return f"; the file has columns: {shown}{more}"
+
+    for label, col in (("id column", id_column), ("group column", group)):
+        if col is not None and col not in present:
+            raise _err(f"{source}: {label} {_name(col)} not found{suggest(col)}")
+    missing = [c for c in item_cols if c not in present]
+    if missing:
+        first = missing[0]
+        spec = specs[first]
+        also = ""
+        if len(missing) > 1:
+            also = f"; {len(missing) - 1} more item columns are missing: " + ", ".join(
+                _name(c) for c in missing[1:6]
+            ) + (", ..." if len(missing) > 6 else "")
+        raise _err(
+            f"{source}: column {_name(first)} (scale {spec['scale']}) not found{suggest(first)}{also}"
+        )
+
+
+def _to_float(col: pd.Series, keep: np.ndarray, kept_rows: np.ndarray, text_codes):
+    """Convert the kept rows of one column to float.
+
+    Returns ``(values, n_text_codes, bad)`` where ``bad`` is ``(row, message)``
+    for the first value that is not a number, else None.
+    """
+    s = col[keep] if not keep.all() else col
+    dtype = s.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        nn = s.notna().to_numpy()
+        if nn.any():
+            pos = int(np.argmax(nn))
+            return None, 0, (int(kept_rows[pos]), f"value {_show_value(s.iloc[pos])} is not a number")
+        return np.full(len(s), np.nan), 0, None
+    if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan).copy()
+        inf = np.isinf(values)
+        if inf.any():
+            pos = int(np.argmax(inf))
+            return None, 0, (int(kept_rows[pos]), f"value {_fmt_num(values[pos])} is not a finite number")
+        return values, 0, None
+
+    obj = s.astype(object).to_numpy()
+    values = np.full(len(obj), np.nan)
+    n_codes = 0
+    codes = set(text_codes)
+    for pos, v in enumerate(obj):
+        if v is None or v is pd.NA or v is pd.NaT:
+            continue
+        if isinstance(v, (bool, np.bool_)):
+            return None, 0, (int(kept_rows[pos]), f"value {_show_value(v)} is not a number")
+        if isinstance(v, (int, np.integer)):
+            values[pos] = float(v)
+            continue
+        if isinstance(v, (float, np.floating)):
+            if math.isnan(v):
+                continue
+            if math.isinf(v):
+                return None, 0, (int(kept_rows[pos]), f"value {_fmt_num(v)} is not a finite number")
+            values[pos] = float(v)
+            continue
+        if isinstance(v, str):
+            t = v.strip()
+            if not t:
+                continue
+            if t in codes:
+                n_codes += 1
+                continue
+            if _NUMBER_RE.fullmatch(t):
+                values[pos] = float(t)
+                continue
+        hint = (
+            " (recode text answers as numbers, or list this text under the scale's "
+            "missing_codes)"
+            if isinstance(v, str)
+            else ""
+        )
+        return None, 0, (int(kept_rows[pos]), f"value {_show_value(v)} is not a number{hint}")
+    return values, n_codes, None
+
+
+def _labels(col: pd.Series) -> pd.Series:
+    """Group or id values as text: integral floats without '.0', blanks as missing."""
+
+    def one(v):
+        if v is None or v is pd.NA or v is pd.NaT:
+            return None
+        if isinstance(v, (float, np.floating)):
+            if math.isnan(v):
+                return None
+            return _fmt_num(float(v))
+        if isinstance(v, (bool, np.bool_)):
+            return str(bool(v))
+        if isinstance(v, (int, np.integer)):
+            return str(int(v))
+        t = str(v).strip()
+        return t or None
+
+    out = pd.Series([one(v) for v in col.astype(object).to_numpy()], index=col.index, dtype=object)
+    out.name = col.name
+    return out
+
+
+def _sorted_labels(labels) -> list:
+    def key(v):
+        try:
+            x = float(v)
+            if math.isfinite(x):
+                return (0, x, v)
+        except ValueError:
+            pass
+        return (1, 0.0, v)
+
+    return sorted((str(v) for v in labels), key=key)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _warnings(s: Screening, group, id_column, n_rows: int, n_kept: int) -> list:
+    out = []
+    if s.rows_without_group:
+        out.append(
+            f"{_plural(s.rows_without_group, 'row has', 'rows have')} no value in the group "
+            f"column {_name(group)} and {'was' if s.rows_without_group == 1 else 'were'} left out"
+        )
+    if s.rows_not_in_selected_groups:
+        out.append(
+            f"{_plural(s.rows_not_in_selected_groups, 'row belongs', 'rows belong')} to groups "
+            "that were not selected and " + ("was" if s.rows_not_in_selected_groups == 1 else "were") + " left out"
+        )
+    for col, n in s.missing_codes_found.items():
+        out.append(f"{_plural(n, 'answer', 'answers')} to {_name(col)} used a missing-value code and "
+                   + ("was" if n == 1 else "were") + " treated as missing")
+    for col, n in s.out_of_range_coerced.items():
+        out.append(f"{_plural(n, 'answer', 'answers')} to {_name(col)} outside the response range "
+                   + ("was" if n == 1 else "were") + " treated as missing")
+    for col, n in s.missing_per_item.items():
+        if n == n_kept:
+            out.append(f"nobody answered {_name(col)}")
+    for col in s.zero_variance_items:
+        out.append(f"everybody who answered {_name(col)} gave the same answer, so it carries no information")
+    for scale, info in s.straightliners.items():
+        out.append(
+            f"{_plural(info['count'], 'respondent', 'respondents')} gave the same answer to every "
+            f"item of {scale} (straight-lining)"
+        )
+    if s.duplicate_ids:
+        shown = ", ".join(s.duplicate_ids[:5]) + (", ..." if len(s.duplicate_ids) > 5 else "")
+        out.append(
+            f"{_plural(len(s.duplicate_ids), 'id appears', 'ids appear')} more than once in "
+            f"column {_name(id_column)}: {shown}"
+        )
+    if s.rows_used == 0:
+        out.append("no respondent answered every item")
+    return [_one_line(w) for w in out]
