@@ -138,12 +138,85 @@ def validate(
     raise typer.Exit(code or 0)
 
 
+FAIL_ON_INVARIANCE = ("configural", "metric", "scalar", "strict", "invariance", "fit", "any")
+
+
+@app.command()
+def invariance(
+    data: str = typer.Argument(..., help="Survey file: CSV, TSV, XLSX, SAV or Parquet; '-' reads CSV from stdin."),
+    group: str = typer.Option(..., "--group", "-g", help="Column holding the groups (e.g. role)."),
+    groups: Optional[str] = typer.Option(
+        None, "--groups", help="Groups to compare, comma-separated; the first is the reference (default: all, in order of appearance)."
+    ),
+    scales: str = typer.Option("coproduction", "--scales", "-s", help="Scale file (YAML) or bundled instrument name."),
+    criteria: str = typer.Option(
+        "chen2007", "--criteria", help="Decision rule per step: chen2007, cheung-rensvold2002 or chisq."
+    ),
+    std_lv: bool = typer.Option(False, "--std-lv", help="Identify factors by unit variance instead of marker items."),
+    no_partial: bool = typer.Option(False, "--no-partial", help="Do not search for partial invariance when a step fails."),
+    alpha: float = typer.Option(0.05, "--alpha", min=0.0, max=1.0, help="Family-wise level of the score tests (Holm)."),
+    id_column: Optional[str] = typer.Option(None, "--id", help="Respondent id column (checked for duplicates)."),
+    coerce_out_of_range: bool = typer.Option(
+        False, "--coerce-out-of-range", help="Treat answers outside the response range as missing instead of failing."
+    ),
+    missing: str = typer.Option("listwise", "--missing", help="Missing data: listwise."),
+    fmt: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Output format."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
+    fail_on: List[str] = typer.Option(
+        [], "--fail-on", help="Exit 1 when this level does not hold (fully or partially): metric, scalar, strict, invariance, fit, any."
+    ),
+):
+    """Test measurement invariance across groups: configural, metric, scalar, strict, partial, latent means."""
+
+    def body():
+        from coscale.api import invariance as run_invariance
+        from coscale.survey import read_table
+
+        for topic in fail_on:
+            if topic not in FAIL_ON_INVARIANCE:
+                raise CoscaleError(f"--fail-on {topic}: choose from {', '.join(FAIL_ON_INVARIANCE)}")
+        frame = read_table(data)
+        source = "<stdin>" if data == "-" else data
+        chosen = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
+        result = run_invariance(
+            frame,
+            scales,
+            group=group,
+            groups=chosen,
+            criteria=criteria,
+            source=source,
+            id_column=id_column,
+            coerce_out_of_range=coerce_out_of_range,
+            std_lv=std_lv,
+            partial=not no_partial,
+            alpha=alpha,
+            missing=missing,
+        )
+        if fmt == OutputFormat.json:
+            _write(result.to_json() + "\n", output)
+        else:
+            from coscale.report.terminal import render_invariance
+
+            if output:
+                with open(output, "w", encoding="utf-8") as fh:
+                    render_invariance(result, _console(fh))
+            else:
+                render_invariance(result, _console())
+        return _exit_code(result, fail_on)
+
+    code = _run(body)
+    raise typer.Exit(code or 0)
+
+
 def _exit_code(result, fail_on) -> int:
     topics = set(fail_on)
     if "validity" in topics:
         topics |= {"convergent", "discriminant"}
     if "any" in topics:
-        topics |= {"fit", "reliability", "convergent", "discriminant", "invariance"}
+        if getattr(result, "kind", "") == "invariance":
+            topics |= {"fit", "metric", "scalar", "strict"}
+        else:
+            topics |= {"fit", "reliability", "convergent", "discriminant"}
     failed = sorted(t for t in topics if t not in ("validity", "any") and result.failed(t))
     if failed:
         sys.stderr.write(f"coscale: criteria not met: {', '.join(failed)}\n")
