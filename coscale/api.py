@@ -105,6 +105,17 @@ def _one_factor(frame: pd.DataFrame, scale) -> tuple[dict, float | None, list[st
     return {k: fm[k] for k in keep}, float(omega), [f"{scale.name} (one-factor CFA): {w}" for w in fit.warnings]
 
 
+def _refuse_constant_items(prepared, source: str) -> None:
+    """An item with one answer for everyone carries no information: stop with one clear line."""
+    for column in prepared.screening.zero_variance_items:
+        values = prepared.data[column].dropna().unique() if column in prepared.data else []
+        shown = f" ({values[0]:g})" if len(values) else ""
+        raise InputError(
+            f"{source}, column {column}: every respondent gave the same answer{shown}, so the item has no "
+            "variance; remove it from the scale file or check the data"
+        )
+
+
 def validate(
     data: pd.DataFrame,
     scales="coproduction",
@@ -156,6 +167,7 @@ def validate(
     instrument = _instrument(scales)
     prepared = prepare(data, instrument, source=source, id_column=id_column, coerce_out_of_range=coerce_out_of_range)
     frame = prepared.data
+    _refuse_constant_items(prepared, source)
     warnings: list[str] = list(prepared.screening.warnings)
     verdicts: list[Verdict] = []
 
@@ -349,6 +361,7 @@ def invariance(
         data, instrument, source=source, id_column=id_column, group=group, groups=groups,
         coerce_out_of_range=coerce_out_of_range,
     )
+    _refuse_constant_items(prepared, source)
     labels = prepared.group
     order = list(groups) if groups else list(dict.fromkeys(labels.tolist()))
     if len(order) < 2:

@@ -67,17 +67,42 @@ def main_callback(
     """coscale: scale validation for co-production research."""
 
 
-def _console(stream=None):
+def _console(stream=None, *, plain: bool = False):
     from rich.console import Console
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    return Console(file=stream or sys.stdout, no_color=no_color, highlight=False, soft_wrap=False)
+    # NO_COLOR: no escape codes at all (rich's no_color alone still writes bold/dim);
+    # plain (a report written with --output): never escape codes, whatever FORCE_COLOR says
+    return Console(
+        file=stream or sys.stdout,
+        no_color=no_color,
+        color_system=None if no_color or plain else "auto",
+        force_terminal=False if plain else None,
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+def _check_output(output: Optional[str], data: str) -> None:
+    """Refuse an --output path that cannot be written, or that is the data file, before any work."""
+    if not output:
+        return
+    if os.path.isdir(output):
+        raise CoscaleError(f"{output}: is a directory; --output needs a file name")
+    parent = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(parent):
+        raise CoscaleError(f"{output}: cannot write the output: folder {parent} does not exist")
+    if data != "-" and os.path.exists(output) and os.path.exists(data) and os.path.samefile(output, data):
+        raise CoscaleError(f"{output}: --output is the data file itself; choose another name")
 
 
 def _write(text: str, output: Optional[str]) -> None:
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as err:
+            raise CoscaleError(f"{output}: cannot write the output: {err.strerror or err}") from None
     else:
         sys.stdout.write(text)
 
@@ -109,6 +134,7 @@ def validate(
         for topic in fail_on:
             if topic not in FAIL_ON_TOPICS:
                 raise CoscaleError(f"--fail-on {topic}: choose from {', '.join(FAIL_ON_TOPICS)}")
+        _check_output(output, data)
         frame = read_table(data)
         source = "<stdin>" if data == "-" else data
         result = run_validate(
@@ -127,9 +153,12 @@ def validate(
         else:
             from coscale.report.terminal import render_validation
 
-            if output:
-                with open(output, "w", encoding="utf-8") as fh:
-                    render_validation(result, _console(fh))
+            if output:  # render first, then write: no half-written report
+                import io
+
+                buffer = io.StringIO()
+                render_validation(result, _console(buffer, plain=True))
+                _write(buffer.getvalue(), output)
             else:
                 render_validation(result, _console())
         return _exit_code(result, fail_on)
@@ -208,7 +237,20 @@ def invariance(
     raise typer.Exit(code or 0)
 
 
+def _not_estimated(result) -> list[str]:
+    """Models that could not be estimated (no solution, or no convergence)."""
+    if getattr(result, "kind", "") == "invariance":
+        return [m.name for m in result.models if not m.converged]
+    if result.cfa is None:
+        return ["the instrument CFA (too few complete answers)"]
+    return [] if result.cfa.converged else ["the instrument CFA (no convergence)"]
+
+
 def _exit_code(result, fail_on) -> int:
+    broken = _not_estimated(result)
+    if broken:
+        sys.stderr.write(f"coscale: could not estimate {', '.join(broken)}: see the warnings in the report\n")
+        return 3
     topics = set(fail_on)
     if "validity" in topics:
         topics |= {"convergent", "discriminant"}
@@ -267,39 +309,68 @@ def scales_show(
                     break
             if inst is None:
                 raise
+        from rich.padding import Padding
+        from rich.text import Text
+
         console = _console()
+        shown = [s for s in inst.scales if not chosen or s.name == chosen]
+        if role:
+            roles = sorted({r for s in shown for it in s.items for r in it.text})
+            if role not in roles and "default" not in roles:
+                raise InputError(
+                    f"{inst.path or inst.name}: no item has wording for role '{role}' "
+                    f"(roles: {', '.join(roles) or 'none'})"
+                )
+
+        def line(text: str, indent: int, style: str = "") -> None:
+            # Text, not markup: "[name of council]" in a wording is shown as written;
+            # long lines wrap under their own indentation.
+            console.print(Padding(Text(text, style=style), (0, 0, 0, indent), expand=False))
+
         if inst.note and not chosen:
-            console.print(inst.note.strip(), style="italic")
+            line(inst.note.strip(), 0, "italic")
             console.print()
-        for s in inst.scales:
-            if chosen and s.name != chosen:
-                continue
-            console.print(f"[bold]{s.name}[/bold]  {s.label}")
+        for s in shown:
+            title = Text(s.name, style="bold")
+            if s.label:
+                title.append(f"  {s.label}")
+            console.print(title)
             if s.description:
-                console.print(f"  {s.description}")
+                line(s.description, 2)
             if s.source:
-                console.print(f"  Source: {s.source}")
+                line(f"Source: {s.source}", 2)
             r = s.response
             if r.min is not None:
                 labels = f" ({', '.join(r.labels)})" if r.labels else ""
-                console.print(f"  Response: {r.min}-{r.max}{labels}")
+                line(f"Response: {r.min}-{r.max}{labels}", 2)
             if s.missing_codes:
-                console.print(f"  Missing codes: {', '.join(str(c) for c in s.missing_codes)}")
+                line(f"Missing codes: {', '.join(str(c) for c in s.missing_codes)}", 2)
             for it in s.items:
-                rev = " (reverse-keyed)" if it.reverse else ""
-                col = f" [column {it.column}]" if it.column != it.id else ""
-                console.print(f"  [bold]{it.id}[/bold]{col}{rev}")
-                texts = it.text.items() if not role else [(role, it.text.get(role, ""))]
-                if role and role not in it.text:
-                    raise InputError(f"{inst.path or inst.name}: item {it.id} has no wording for role '{role}'")
+                head = Text(it.id, style="bold")
+                if it.column != it.id:
+                    head.append(f" [column {it.column}]")
+                if it.reverse:
+                    head.append(" (reverse-keyed)")
+                console.print(Padding(head, (0, 0, 0, 2), expand=False))
+                if not role:
+                    texts = list(it.text.items())
+                elif role in it.text:
+                    texts = [(role, it.text[role])]
+                elif "default" in it.text:
+                    texts = [("default", it.text["default"])]
+                else:
+                    texts = [(role, "(no wording for this role)")]
                 for who, text in texts:
-                    console.print(f"      {who}: {text}")
+                    line(f"{who}: {text}", 6)
             console.print()
 
     _run(body)
 
 
 def main() -> None:  # console-script entry point
+    # coscale's matrices are small: BLAS threads only cost time (set before numpy loads)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     app()
 
 

@@ -342,6 +342,19 @@ def fit_ml(pt: ParTable, moments: list, *, start: np.ndarray | None = None, max_
     """
     eng = Engine(pt, moments)
     warnings: list[str] = []
+    singular = [
+        (pt.group_labels[g] if pt.n_groups > 1 else "")
+        for g, mm in enumerate(eng.moments)
+        if not np.isfinite(eng.logdet_s[g]) or np.linalg.eigvalsh(mm.cov).min() <= 1e-10 * max(np.trace(mm.cov), 1e-300)
+    ]
+    if singular:
+        where = f" in group {', '.join(singular)}" if pt.n_groups > 1 else ""
+        warnings.append(
+            f"The sample covariance matrix{where} is not positive definite (an item is constant or a linear "
+            "combination of others), so the model cannot be estimated by ML: remove or merge that item."
+        )
+        x = start_values(pt, eng.moments) if start is None else np.array(start, dtype=float)
+        return _failed(eng, pt, x, warnings)
     x = start_values(pt, eng.moments) if start is None else np.array(start, dtype=float)
     f, grad, info = eng.evaluate(x, "gi")
     if not np.isfinite(f):
@@ -374,10 +387,16 @@ def fit_ml(pt: ParTable, moments: list, *, start: np.ndarray | None = None, max_
         # fall back on a quasi-Newton run from where scoring stopped
         from scipy.optimize import minimize
 
+        def objective(z):
+            fz, gz, _ = eng.evaluate(z, "g")
+            if not np.isfinite(fz) or gz is None:  # outside the admissible region
+                return 1e20, np.zeros_like(z)
+            return fz, gz
+
         res = minimize(
-            lambda z: eng.evaluate(z, "f"),
+            objective,
             x,
-            jac=lambda z: eng.evaluate(z, "g")[1],
+            jac=True,
             method="L-BFGS-B",
             options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10},
         )
@@ -391,6 +410,19 @@ def fit_ml(pt: ParTable, moments: list, *, start: np.ndarray | None = None, max_
                 "Check for items with almost no variance, factors with only two items, or too few respondents."
             )
     return _finish(eng, pt, x, f, info, converged, it, warnings)
+
+
+def _failed(eng: Engine, pt: ParTable, x, warnings) -> Fit:
+    """A Fit that says the model could not be estimated (all statistics NaN)."""
+    p = eng.p
+    moments_per_group = p * (p + 1) // 2 + (p if pt.meanstructure else 0)
+    mats = [eng.matrices(x, g) for g in range(pt.n_groups)]
+    return Fit(
+        partable=pt, x=np.asarray(x, dtype=float), moments=eng.moments, chisq=float("nan"),
+        df=int(pt.n_groups * moments_per_group - pt.n_free), npar=int(pt.n_free), fmin=float("nan"),
+        logl=float("nan"), unrestricted_logl=float("nan"), converged=False, iterations=0, vcov=None,
+        implied=[eng.implied(x, g, mats[g]) for g in range(pt.n_groups)], matrices=mats, warnings=warnings,
+    )
 
 
 def _finish(eng: Engine, pt: ParTable, x, f, info, converged, iterations, warnings) -> Fit:

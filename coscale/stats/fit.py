@@ -58,7 +58,7 @@ def baseline_chisq(fit: Fit) -> tuple[float, int]:
 
 def _rmsea_ci(chisq: float, df: int, n: int, groups: int, level: float = 0.90) -> tuple[float, float]:
     """Noncentral chi-square interval for RMSEA (Browne & Cudeck 1993), as lavaan."""
-    if df <= 0:
+    if df <= 0 or not np.isfinite(chisq):
         return float("nan"), float("nan")
     upper_p = (1 + level) / 2  # 0.95
     lower_p = (1 - level) / 2  # 0.05

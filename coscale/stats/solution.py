@@ -40,8 +40,10 @@ def standardized(fit: Fit) -> tuple[np.ndarray, np.ndarray]:
                 if r == c:
                     std_all[i] = est[i] / sd_x[r] ** 2
                 else:
+                    # lavaan divides by sqrt(|theta_rr|) sqrt(|theta_cc|), so a residual
+                    # correlation stays defined next to a negative (Heywood) variance
                     th = mats["theta"]
-                    std_all[i] = est[i] / np.sqrt(th[r, r] * th[c, c])
+                    std_all[i] = est[i] / np.sqrt(abs(th[r, r]) * abs(th[c, c]))
             elif m == NU:
                 std_lv[i] = est[i]
                 std_all[i] = est[i] / sd_x[r]

@@ -205,7 +205,7 @@ cases$example_role <- c(
                                    L4$fits$scalar, L4$fits$strict)),
        score_scalar = score_test(L4$fits$scalar),
        latent_means_scalar_group2 = latent_means(L4$fits$scalar, 2L),
-       planted = "intercept of ppo3 is non-invariant (professionals +0.8 on the latent response); see examples/population.yaml")
+       planted = "intercept of ppo3 is non-invariant (professionals +1.2 scale points on the latent response); see examples/population.yaml")
 )
 
 # Partial scalar for the example: free the planted intercept (ppo3).
