@@ -10,12 +10,13 @@ only for the random draws; the output is byte-for-byte reproducible with
 
     python examples/simulate_survey.py
 
-Model (see population.yaml for the exact values): a 4-factor model per group,
-continuous latent responses cut at fixed thresholds into answers 1..5,
-reverse-keyed items written as raw answers (6 - x), one planted non-invariant
-intercept (ppo3), true latent mean differences between the roles, then ~2% of
-answers blanked at random, a few answers replaced by missing codes and three
-straight-lining respondents.
+Model (see population.yaml for the exact values): a 4-factor model per group
+with a little misspecification that the analysis model omits (a few
+cross-loadings and correlated residuals), continuous latent responses cut at
+fixed thresholds into answers 1..5, reverse-keyed items written as raw answers
+(6 - x), one planted non-invariant intercept (ppo3), true latent mean
+differences between the roles, then ~1% of answers blanked at random, a few
+answers replaced by missing codes and three straight-lining respondents.
 """
 
 from __future__ import annotations
@@ -66,6 +67,25 @@ def simulate(pop: dict) -> tuple[list[str], list[list[object]], dict]:
     if R.shape != (len(factors), len(factors)):
         raise ValueError("factor_correlations must be k x k")
 
+    # Loading matrix: each item's main loading, plus the population cross-loadings
+    # that the analysis model omits.  Residual variances are set so that every
+    # latent response has variance latent_response_sd^2 in the reference group.
+    miss = pop.get("misspecification") or {}
+    L = np.zeros((n_items, len(factors)))
+    L[np.arange(n_items), item_factor_a] = lam
+    for cl in miss.get("cross_loadings") or []:
+        L[items.index(cl["item"]), factors.index(cl["factor"])] = float(cl["loading"])
+    common = np.einsum("if,fg,ig->i", L, R, L)
+    if np.any(common >= 1.0):
+        bad = [items[i] for i in np.flatnonzero(common >= 1.0)]
+        raise ValueError(f"explained variance >= 1 for {', '.join(bad)}")
+    theta_sd = sd_y * np.sqrt(1.0 - common)
+    resid_corr = np.eye(n_items)
+    for rc in miss.get("residual_correlations") or []:
+        a, b = (items.index(i) for i in rc["items"])
+        resid_corr[a, b] = resid_corr[b, a] = float(rc["r"])
+    theta_chol = np.linalg.cholesky(np.outer(theta_sd, theta_sd) * resid_corr)
+
     org_names = list(pop["organisations"])
     org_p = np.array([pop["organisations"][o] for o in org_names], dtype=float)
     org_p = org_p / org_p.sum()
@@ -80,9 +100,8 @@ def simulate(pop: dict) -> tuple[list[str], list[list[object]], dict]:
         chol = np.linalg.cholesky(phi)
         eta = mu + rng.standard_normal((n, len(factors))) @ chol.T
         shift = np.array([float(g.get("intercept_shifts", {}).get(i, 0.0)) for i in items])
-        resid_sd = sd_y * np.sqrt(1.0 - lam**2)
-        eps = rng.standard_normal((n, n_items)) * resid_sd
-        ystar = nu + shift + lam * sd_y * eta[:, item_factor_a] + eps
+        eps = rng.standard_normal((n, n_items)) @ theta_chol.T
+        ystar = nu + shift + sd_y * eta @ L.T + eps
         x = lo + (ystar[:, :, None] > thresholds[None, None, :]).sum(axis=2)
         raw = np.where(np.array(reverse), (lo + hi) - x, x)
         orgs = rng.choice(len(org_names), size=n, p=org_p)
