@@ -356,60 +356,74 @@ def fit_ml(pt: ParTable, moments: list, *, start: np.ndarray | None = None, max_
         x = start_values(pt, eng.moments) if start is None else np.array(start, dtype=float)
         return _failed(eng, pt, x, warnings)
     x = start_values(pt, eng.moments) if start is None else np.array(start, dtype=float)
-    f, grad, info = eng.evaluate(x, "gi")
-    if not np.isfinite(f):
+    if not np.isfinite(eng.evaluate(x, "f")):
         x = start_values(pt, eng.moments)
-        f, grad, info = eng.evaluate(x, "gi")
+    x, f, info, converged, it = minimize_scoring(eng.evaluate, x, max_iter=max_iter, tol=tol)
+    if not converged:
+        warnings.append(
+            "The model did not converge: the estimates are not a maximum of the likelihood. "
+            "Check for items with almost no variance, factors with only two items, or too few respondents."
+        )
+    return _finish(eng, pt, x, f, info, converged, it, warnings)
+
+
+def minimize_scoring(evaluate, x, *, max_iter: int = 500, tol: float = 1e-10):
+    """Minimise a discrepancy by Fisher scoring with step halving, then L-BFGS-B if needed.
+
+    ``evaluate(x, need)`` returns F for ``need="f"`` (``inf`` outside the
+    admissible region) and ``(F, gradient, information)`` for ``"g"``/``"gi"``,
+    where ``2 * information`` approximates the Hessian of F (the expected
+    information for ML). Every estimator of coscale plugs its discrepancy in
+    here.
+
+    Returns
+    -------
+    x, F, information, converged, iterations
+    """
+    f, grad, info = evaluate(x, "gi")
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
-        try:
-            step = -np.linalg.solve(2.0 * info, grad)
-        except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(2.0 * info, grad, rcond=None)[0]
-        t = 1.0
-        while True:
-            xn = x + t * step
-            fn = eng.evaluate(xn, "f")
-            if np.isfinite(fn) and fn <= f + 1e-14:
+    if np.isfinite(f):
+        for it in range(1, max_iter + 1):
+            try:
+                step = -np.linalg.solve(2.0 * info, grad)
+            except np.linalg.LinAlgError:
+                step = -np.linalg.lstsq(2.0 * info, grad, rcond=None)[0]
+            t = 1.0
+            while True:
+                xn = x + t * step
+                fn = evaluate(xn, "f")
+                if np.isfinite(fn) and fn <= f + 1e-14:
+                    break
+                t *= 0.5
+                if t < 1e-10:
+                    xn, fn = x, f
+                    break
+            change = f - fn
+            x = xn
+            f, grad, info = evaluate(x, "gi")
+            if np.max(np.abs(grad)) < 1e-9 or (
+                0 <= change < tol * max(1.0, abs(f)) and np.max(np.abs(t * step)) < 1e-7
+            ):
+                converged = True
                 break
-            t *= 0.5
-            if t < 1e-10:
-                xn, fn = x, f
-                break
-        change = f - fn
-        x = xn
-        f, grad, info = eng.evaluate(x, "gi")
-        if np.max(np.abs(grad)) < 1e-9 or (0 <= change < tol * max(1.0, abs(f)) and np.max(np.abs(t * step)) < 1e-7):
-            converged = True
-            break
     if not converged:
         # fall back on a quasi-Newton run from where scoring stopped
         from scipy.optimize import minimize
 
         def objective(z):
-            fz, gz, _ = eng.evaluate(z, "g")
+            fz, gz, _ = evaluate(z, "g")
             if not np.isfinite(fz) or gz is None:  # outside the admissible region
                 return 1e20, np.zeros_like(z)
             return fz, gz
 
-        res = minimize(
-            objective,
-            x,
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10},
-        )
-        if np.isfinite(res.fun) and res.fun <= f:
+        res = minimize(objective, x, jac=True, method="L-BFGS-B",
+                       options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10})
+        if np.isfinite(res.fun) and (not np.isfinite(f) or res.fun <= f):
             x = res.x
-            f, grad, info = eng.evaluate(x, "gi")
-        converged = bool(np.max(np.abs(grad)) < 1e-5)
-        if not converged:
-            warnings.append(
-                "The model did not converge: the estimates are not a maximum of the likelihood. "
-                "Check for items with almost no variance, factors with only two items, or too few respondents."
-            )
-    return _finish(eng, pt, x, f, info, converged, it, warnings)
+            f, grad, info = evaluate(x, "gi")
+        converged = bool(grad is not None and np.isfinite(f) and np.max(np.abs(grad)) < 1e-5)
+    return x, f, info, converged, it
 
 
 def _failed(eng: Engine, pt: ParTable, x, warnings) -> Fit:
