@@ -26,10 +26,13 @@ Building blocks (:func:`verdict_lines`, :func:`fit_table`, :func:`matrix_table`,
 
 from __future__ import annotations
 
+import contextvars
 import re
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
@@ -71,7 +74,7 @@ TOPIC_ORDER = list(TOPIC_TITLES)
 # Streams that cannot encode Unicode (a cp1252 or latin-1 file) get ASCII.
 # Glyphs whose ASCII form is longer (≥, √, χ²) are chosen before rendering,
 # so that columns stay aligned; the rest are replaced one for one afterwards.
-_UNICODE = True
+_UNICODE: contextvars.ContextVar[bool] = contextvars.ContextVar("coscale_report_unicode", default=True)
 _ASCII_1TO1 = str.maketrans({"✓": "+", "✗": "x", "—": "-", "–": "-", "·": "|", "…": "~", "•": "*"})
 _ASCII_SIMPLE_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 
@@ -81,11 +84,11 @@ def _unicode_ok(console: Console) -> bool:
 
 
 def _sym(unicode_text: str, ascii_text: str) -> str:
-    return unicode_text if _UNICODE else ascii_text
+    return unicode_text if _UNICODE.get() else ascii_text
 
 
 def _criterion(criterion: str) -> tuple[str, str]:
-    return split_criterion(criterion, unicode=_UNICODE)
+    return split_criterion(criterion, unicode=_UNICODE.get())
 
 
 # -- entry point ----------------------------------------------------------------
@@ -105,9 +108,8 @@ def _emit(console: Console, render) -> None:
     Tables pad their cells with spaces; stripping them keeps pasted text and
     files clean. A stream that cannot encode ✓, ≥, — gets ASCII instead.
     """
-    global _UNICODE
     unicode = _unicode_ok(console)
-    previous, _UNICODE = _UNICODE, unicode
+    token = _UNICODE.set(unicode)
     try:
         if console.legacy_windows:  # styles go through the Win32 API: no capturing
             render()
@@ -115,7 +117,7 @@ def _emit(console: Console, render) -> None:
         with console.capture() as captured:
             render()
     finally:
-        _UNICODE = previous
+        _UNICODE.reset(token)
     text = _TRAILING.sub(r"\1", captured.get())
     if not unicode:
         encoding = console.encoding or "ascii"
@@ -152,7 +154,35 @@ def heading(console: Console, title: str, subtitle: str = "") -> None:
 
 
 def _indent(renderable, level: int = 1, top: int = 0):
+    if isinstance(renderable, Table):
+        _keep_numbers_whole(renderable)
     return Padding(renderable, (top, 0, 0, INDENT * level), expand=False)
+
+
+def _print(console: Console, renderable, **kw) -> None:
+    """Print without cropping: on a screen too narrow for a table, lines run over
+    (and the terminal wraps them) rather than losing columns."""
+    need = Measurement.get(console, console.options.update_width(10_000), renderable).minimum
+    if need <= console.width:
+        console.print(renderable, crop=False, **kw)
+        return
+    width = console.width
+    console.width = need  # rich would shrink the columns; widen the page for this table
+    try:
+        console.print(renderable, crop=False, **kw)
+    finally:
+        console.width = width
+
+
+def _keep_numbers_whole(table: Table) -> None:
+    """Give number columns their full width as minimum: never ".8…" on a narrow screen."""
+    for column in table.columns:
+        if column.justify != "right":
+            continue
+        texts = [c.plain if isinstance(c, Text) else str(c) for c in column.cells]
+        header = column.header.plain if isinstance(column.header, Text) else str(column.header)
+        texts += header.splitlines()
+        column.min_width = max((cell_len(t) for t in texts), default=0)
 
 
 def _subheading(console: Console, title: str, note: str = "", *, first: bool = False) -> None:
@@ -179,7 +209,14 @@ def _data_table(**kw) -> Table:
     """A table of numbers: a rule under the header, no outer frame."""
     # SIMPLE_HEAD separates columns by one space; with one space of left
     # padding columns stand two apart.
-    return Table(box=box.SIMPLE_HEAD if _UNICODE else _ASCII_SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, 1), header_style=HEAD, **kw)
+    return Table(
+        box=box.SIMPLE_HEAD if _UNICODE.get() else _ASCII_SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 0, 0, 1),
+        header_style=HEAD,
+        **kw,
+    )
 
 
 def _flow(tokens: list[str], width: int, sep: str = ", ") -> str:
@@ -293,7 +330,7 @@ def verdict_lines(verdicts: list, with_label: bool = True) -> Table:
     return grid
 
 
-def _per_scale_table(result, verdicts: list) -> tuple[Table, list[str]] | None:
+def _per_scale_table(result, verdicts: list) -> tuple[Table, Table] | None:
     """Scales in rows, one column per per-scale criterion (alpha, omega, CR, AVE, F–L)."""
     columns: list[tuple[str, str]] = []  # (topic, criterion)
     for topic in TOPIC_ORDER + sorted({v.topic for v in verdicts} - set(TOPIC_ORDER)):
@@ -327,7 +364,9 @@ def _per_scale_table(result, verdicts: list) -> tuple[Table, list[str]] | None:
         row: list = [scale.name]
         holds_all = []
         for topic, criterion in columns:
-            found = [v for v in verdicts if v.subject == scale.name and v.topic == topic and v.criterion == criterion]
+            found = [
+                v for v in verdicts if v.subject == scale.name and v.topic == topic and v.criterion == criterion
+            ]
             if not found:
                 row.append(Text(MISSING, style=NOTE))
                 continue
@@ -355,7 +394,7 @@ def _verdicts(result, console: Console) -> None:
     heading(console, "Verdicts")
     verdicts = list(result.verdicts or [])
     if not verdicts:
-        console.print(_indent(Text("No verdicts: nothing could be estimated (see Warnings).", style=NA)))
+        _print(console, _indent(Text("No verdicts: nothing could be estimated (see Warnings).", style=NA)))
         return
     per_scale = [v for v in verdicts if _is_scale(result, v.subject)]
     others = [v for v in verdicts if not _is_scale(result, v.subject)]
@@ -363,19 +402,21 @@ def _verdicts(result, console: Console) -> None:
     # model fit (and any other whole-instrument verdicts) first
     topics = [t for t in TOPIC_ORDER if any(v.topic == t for v in others)]
     topics += sorted({v.topic for v in others} - set(TOPIC_ORDER))
-    if "fit" not in topics:
+    if "fit" in topics:
+        _topic_lines(result, console, "fit", [v for v in others if v.topic == "fit"])
+    else:
         _subheading(console, "Model fit", first=True)
-        console.print(_indent(Text("? n/a  no CFA was fitted (see Warnings)", style=NA)))
-    for topic in topics[:1] if topics and topics[0] == "fit" else []:
-        _topic_lines(result, console, topic, [v for v in others if v.topic == topic])
+        line = _mark_text(None)
+        line.append("  no CFA was fitted (see Warnings)", style=NA)
+        _print(console, _indent(line))
 
     # reliability, convergent validity and Fornell–Larcker per scale
     built = _per_scale_table(result, per_scale)
     if built is not None:
         table, legend = built
         _subheading(console, "Per scale", "reliability, convergent and discriminant validity")
-        console.print(_indent(table))
-        console.print(_indent(legend))
+        _print(console, _indent(table))
+        _print(console, _indent(legend))
 
     for topic in topics:
         if topic == "fit":
@@ -396,7 +437,7 @@ def _topic_lines(result, console: Console, topic: str, verdicts: list) -> None:
         elif subject != "instrument":
             note = subject
         _subheading(console, title, note, first=topic == "fit")
-        console.print(_indent(verdict_lines(verdicts)))
+        _print(console, _indent(verdict_lines(verdicts)))
         return
     # several subjects (e.g. HTMT per pair of scales): one block per criterion
     criteria: list[str] = []
@@ -407,7 +448,7 @@ def _topic_lines(result, console: Console, topic: str, verdicts: list) -> None:
         rule, source = _criterion(criterion)
         note = f"{rule} ({short_source(source)})" if source else rule
         _subheading(console, title, note)
-        console.print(_indent(verdict_lines([v for v in verdicts if v.criterion == criterion], with_label=False)))
+        _print(console, _indent(verdict_lines([v for v in verdicts if v.criterion == criterion], with_label=False)))
 
 
 # -- 3. warnings ----------------------------------------------------------------
@@ -428,7 +469,8 @@ def _warnings(result, console: Console) -> None:
     n = len(others) + len(screening_warnings)
     title = f"Warnings ({n})" if not others else f"Warnings ({n}; ! = estimation problem)"
     console.print()
-    console.print(Panel(grid, title=Text(title, style=HEAD), title_align="left", border_style=WARN, box=box.ROUNDED, expand=False))
+    panel = Panel(grid, title=Text(title, style=HEAD), title_align="left", border_style=WARN, box=box.ROUNDED, expand=False)
+    console.print(panel)
 
 
 # -- 4. screening ---------------------------------------------------------------
@@ -464,13 +506,18 @@ def _screening(result, console: Console) -> None:
             f"{n_items} items" + (" (used in the CFA)" if result.cfa is not None else ""),
         )
     )
-    for key, what in (("rows_without_group", "without a group (left out)"), ("rows_not_in_selected_groups", "in groups not selected (left out)")):
+    left_out = (
+        ("rows_without_group", "without a group (left out)"),
+        ("rows_not_in_selected_groups", "in groups not selected (left out)"),
+    )
+    for key, what in left_out:
         if s.get(key):
             rows.append(("", f"{fmt_count(s[key])} {what}"))
     missing = {k: v for k, v in (s.get("missing_per_item") or {}).items() if v}
     if missing:
         total = sum(int(v) for v in missing.values())
-        rows.append(("Missing", _counts(f"{_plural(total, 'answer', 'answers')} in {_plural(len(missing), 'item', 'items')}", missing, width)))
+        intro = f"{_plural(total, 'answer', 'answers')} in {_plural(len(missing), 'item', 'items')}"
+        rows.append(("Missing", _counts(intro, missing, width)))
     else:
         rows.append(("Missing", "none"))
     codes = s.get("missing_codes_found") or {}
@@ -485,7 +532,10 @@ def _screening(result, console: Console) -> None:
         rows.append(("Out of range", _counts(f"{_plural(total, 'answer', 'answers')} treated as missing", coerced, width)))
     straight = s.get("straightliners") or {}
     if straight:
-        tokens = [f"{scale} {fmt_count(info.get('count') if isinstance(info, dict) else info)}" for scale, info in straight.items()]
+        tokens = [
+            f"{scale} {fmt_count(info.get('count') if isinstance(info, dict) else info)}"
+            for scale, info in straight.items()
+        ]
         rows.append(("Straight-lining", _listing("respondents with one answer to every item", tokens, width)))
     else:
         rows.append(("Straight-lining", "none"))
@@ -499,7 +549,7 @@ def _screening(result, console: Console) -> None:
         rows.append(("Duplicate ids", "none"))
     zero = s.get("zero_variance_items") or []
     rows.append(("Zero variance", Text(", ".join(zero), style=FAIL) if zero else "none"))
-    console.print(_indent(_kv_table(rows, console, label_width)))
+    _print(console, _indent(_kv_table(rows, console, label_width)))
 
 
 # -- 5. per scale ---------------------------------------------------------------
@@ -535,9 +585,9 @@ def _scale(result, scale, console: Console) -> None:
             fmt_bounded(row.get("item_rest")),
             fmt_bounded(row.get("alpha_if_deleted")),
         )
-    console.print(_indent(table))
+    _print(console, _indent(table))
     if scale.reverse_keyed:
-        console.print(_indent(Text("(R) reverse-keyed: recoded (min + max - answer) before every statistic.", style=NOTE)))
+        _print(console, _indent(Text("(R) reverse-keyed: recoded (min + max - answer) before every statistic.", style=NOTE)))
 
     r = scale.reliability
     lo, hi = (list(r.alpha_ci) + [None, None])[:2] if r.alpha_ci else (None, None)
@@ -561,7 +611,7 @@ def _scale(result, scale, console: Console) -> None:
                 f"CFI {fmt_bounded(f1.get('cfi'))}; RMSEA {fmt_bounded(f1.get('rmsea'))}; SRMR {fmt_bounded(f1.get('srmr'))}",
             )
         )
-    console.print(_indent(_kv_table(rows, console), top=1))
+    _print(console, _indent(_kv_table(rows, console), top=1))
 
 
 def _p_eq(p) -> str:
@@ -657,27 +707,30 @@ def _cfa(result, console: Console) -> None:
     cfa = result.cfa
     heading(console, "Confirmatory factor analysis")
     if cfa is None:
-        console.print(_indent(Text("No CFA was fitted (see Warnings).", style=NA)))
+        _print(console, _indent(Text("No CFA was fitted (see Warnings).", style=NA)))
         return
     settings = result.settings or {}
-    scaling = "unit factor variances (--std-lv)" if settings.get("std_lv") else "marker items (first loading fixed to 1)"
+    if settings.get("std_lv"):
+        scaling = "unit factor variances (--std-lv)"
+    else:
+        scaling = "marker items (first loading fixed to 1)"
     status = Text(f"{cfa.estimator}, missing data {cfa.missing}, N = {fmt_count(cfa.n)}; ")
     if cfa.converged:
         status.append(f"converged in {fmt_count(cfa.iterations)} iterations.")
     else:
         status.append("did NOT converge: the estimates below are not trustworthy.", style=FAIL)
     status.append(f"\nFactors scaled by {scaling}.")
-    console.print(_indent(status))
+    _print(console, _indent(status))
 
     fit = cfa.fit or {}
     _subheading(console, "Fit")
     table = fit_table(fit)
     if console.measure(table).maximum > console.width - INDENT:  # narrow: two rows of columns
         half = FIT_COLUMNS.index("RMSEA")
-        console.print(_indent(fit_table(fit, FIT_COLUMNS[:half])))
-        console.print(_indent(fit_table(fit, FIT_COLUMNS[half:]), top=1))
+        _print(console, _indent(fit_table(fit, FIT_COLUMNS[:half])))
+        _print(console, _indent(fit_table(fit, FIT_COLUMNS[half:]), top=1))
     else:
-        console.print(_indent(table))
+        _print(console, _indent(table))
     # one line even when longer than the screen, so that it pastes whole
     console.print(" " * INDENT + "APA: " + apa_fit(fit), style=NOTE, soft_wrap=True)
 
@@ -703,17 +756,17 @@ def _cfa(result, console: Console) -> None:
             fmt_bounded(e.get("std_all")),
         )
         previous = factor
-    console.print(_indent(table))
+    _print(console, _indent(table))
 
     corr = cfa.factor_correlations or {}
     if corr.get("factors") and len(corr["factors"]) > 1:
         _subheading(console, "Factor correlations")
-        console.print(_indent(matrix_table(corr["factors"], corr.get("matrix") or [])))
+        _print(console, _indent(matrix_table(corr["factors"], corr.get("matrix") or [])))
 
     _subheading(console, "Modification indices", "largest 5; EPC = expected parameter change")
     mis = list(cfa.modification_indices or [])[:5]
     if not mis:
-        console.print(_indent(Text("none", style=NOTE)))
+        _print(console, _indent(Text("none", style=NOTE)))
     else:
         table = _data_table()
         table.add_column("parameter", no_wrap=True)
@@ -726,11 +779,11 @@ def _cfa(result, console: Console) -> None:
                 fmt_num(m.get("epc")),
                 fmt_bounded(m.get("sepc_all")),
             )
-        console.print(_indent(table))
+        _print(console, _indent(table))
 
     if cfa.model:
         _subheading(console, "Model", "lavaan syntax")
-        console.print(_indent(Text("\n".join(cfa.model), style=NOTE)), overflow="fold")
+        _print(console, _indent(Text("\n".join(cfa.model), style=NOTE)), overflow="fold")
 
 
 # -- 7. discriminant validity ---------------------------------------------------
@@ -757,9 +810,9 @@ def _discriminant(result, console: Console) -> None:
             holds = pair_holds.get(f"{names[j]} / {names[i]}", pair_holds.get(f"{names[i]} / {names[j]}"))
             return FAIL if holds is False else None
 
-        console.print(_indent(matrix_table(names, htmt.get("matrix") or [], cell_style=htmt_style)))
+        _print(console, _indent(matrix_table(names, htmt.get("matrix") or [], cell_style=htmt_style)))
         if htmt.get("method"):
-            console.print(_indent(Text(f"Method: {htmt['method']}.", style=NOTE)))
+            _print(console, _indent(Text(f"Method: {htmt['method']}.", style=NOTE)))
 
     fl = disc.get("fornell_larcker") or {}
     if fl.get("factors"):
@@ -772,8 +825,8 @@ def _discriminant(result, console: Console) -> None:
             holds = scale_holds.get(names[i])
             return HEAD if holds else FAIL if holds is False else None
 
-        _subheading(console, "Fornell–Larcker", _sym("diagonal √AVE", "diagonal sqrt(AVE)") + ", below it factor correlations")
-        console.print(_indent(matrix_table(names, fl.get("matrix") or [], diagonal=True, cell_style=fl_style)))
-        console.print(
-            _indent(Text(f"Criterion: each {_sym('√AVE', 'sqrt(AVE)')} exceeds every correlation of its factor (Fornell & Larcker 1981).", style=NOTE))
-        )
+        note = _sym("diagonal √AVE", "diagonal sqrt(AVE)") + ", below it factor correlations"
+        _subheading(console, "Fornell–Larcker", note)
+        _print(console, _indent(matrix_table(names, fl.get("matrix") or [], diagonal=True, cell_style=fl_style)))
+        criterion = f"Criterion: each {_sym('√AVE', 'sqrt(AVE)')} exceeds every correlation of its factor"
+        _print(console, _indent(Text(f"{criterion} (Fornell & Larcker 1981).", style=NOTE)))
