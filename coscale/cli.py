@@ -224,7 +224,7 @@ def invariance(
         if fmt == OutputFormat.json:
             _write(result.to_json() + "\n", output)
         else:
-            from coscale.report.terminal import render_invariance
+            from coscale.report.terminal_invariance import render_invariance
 
             if output:
                 with open(output, "w", encoding="utf-8") as fh:

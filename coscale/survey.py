@@ -1138,22 +1138,25 @@ def _warnings(s: Screening, group, id_column, n_rows: int, n_kept: int) -> list:
             f"{_plural(s.rows_not_in_selected_groups, 'row belongs', 'rows belong')} to groups "
             "that were not selected and " + ("was" if s.rows_not_in_selected_groups == 1 else "were") + " left out"
         )
-    for col, n in s.missing_codes_found.items():
-        out.append(f"{_plural(n, 'answer', 'answers')} to {_name(col)} used a missing-value code and "
-                   + ("was" if n == 1 else "were") + " treated as missing")
-    for col, n in s.out_of_range_coerced.items():
-        out.append(f"{_plural(n, 'answer', 'answers')} to {_name(col)} outside the response range "
-                   + ("was" if n == 1 else "were") + " treated as missing")
+    def per_item(counts: dict) -> str:
+        return ", ".join(f"{_name(col)} {n}" for col, n in counts.items())
+
+    if s.missing_codes_found:
+        n = sum(s.missing_codes_found.values())
+        out.append(f"{_plural(n, 'answer', 'answers')} used a missing-value code and "
+                   + ("was" if n == 1 else "were") + f" treated as missing ({per_item(s.missing_codes_found)})")
+    if s.out_of_range_coerced:
+        n = sum(s.out_of_range_coerced.values())
+        out.append(f"{_plural(n, 'answer', 'answers')} outside the response range "
+                   + ("was" if n == 1 else "were") + f" treated as missing ({per_item(s.out_of_range_coerced)})")
     for col, n in s.missing_per_item.items():
         if n == n_kept:
             out.append(f"nobody answered {_name(col)}")
     for col in s.zero_variance_items:
         out.append(f"everybody who answered {_name(col)} gave the same answer, so it carries no information")
-    for scale, info in s.straightliners.items():
-        out.append(
-            f"{_plural(info['count'], 'respondent', 'respondents')} gave the same answer to every "
-            f"item of {scale} (straight-lining)"
-        )
+    if s.straightliners:
+        counts = ", ".join(f"{scale} {info['count']}" for scale, info in s.straightliners.items())
+        out.append(f"straight-lining: respondents who gave the same answer to every item of a scale ({counts})")
     if s.duplicate_ids:
         shown = ", ".join(s.duplicate_ids[:5]) + (", ..." if len(s.duplicate_ids) > 5 else "")
         out.append(

@@ -525,7 +525,7 @@ def test_out_of_range(tmp_path):
     assert p.data["ppo2"].isna().sum() == 15
     assert np.isnan(p.data.loc[17, "ppo3"])
     assert p.screening.missing_per_item["ppo2"] == 15
-    assert any("15 answers to ppo2 outside the response range were treated as missing" == w for w in p.screening.warnings)
+    assert "16 answers outside the response range were treated as missing (ppo2 15, ppo3 1)" in p.screening.warnings
     assert sha(path) == before
 
 
@@ -551,7 +551,7 @@ def test_missing_codes_numeric_and_text():
     assert p.screening.missing_codes_found == {"a": 2, "b": 3}
     assert p.data["a"].isna().tolist() == [False, True, True, False]
     assert p.data["b"].isna().tolist() == [True, False, True, True]
-    assert "2 answers to a used a missing-value code and were treated as missing" in p.screening.warnings
+    assert "5 answers used a missing-value code and were treated as missing (a 2, b 3)" in p.screening.warnings
 
 
 def test_missing_code_is_applied_before_the_range_check(tmp_path):
@@ -616,7 +616,8 @@ def test_straightlining_uses_raw_answers():
     )
     p = prepare(df, make_instrument(scale), source="f")
     assert p.screening.straightliners == {"professional_openness": {"count": 5, "rows": [1, 3, 4, 5, 6]}}
-    assert "5 respondents gave the same answer to every item of professional_openness (straight-lining)" in p.screening.warnings
+    assert ("straight-lining: respondents who gave the same answer to every item of a scale "
+            "(professional_openness 5)") in p.screening.warnings
 
 
 def test_straightlining_lists_first_20_rows_and_ignores_short_scales():
@@ -634,7 +635,7 @@ def test_one_respondent_wording():
     scale = make_scale("s", ["a", "b", "c"])
     df = pd.DataFrame({"a": [1, 2], "b": [1, 3], "c": [1, 4]})
     p = prepare(df, make_instrument(scale), source="f")
-    assert "1 respondent gave the same answer to every item of s (straight-lining)" in p.screening.warnings
+    assert "straight-lining: respondents who gave the same answer to every item of a scale (s 1)" in p.screening.warnings
 
 
 def test_zero_variance_items():
