@@ -206,7 +206,10 @@ def validate(
         else:
             ci, ci_method = alpha.ci, "Feldt (1965)"
         stats_frame = rel.item_statistics(items, scale.response.min, scale.response.max)
-        item_rows = [{"item": name, **{k: row[k] for k in stats_frame.columns}} for name, row in stats_frame.iterrows()]
+        item_rows = [
+            {"item": name, **{k: (int(row[k]) if k == "n" else row[k]) for k in stats_frame.columns}}
+            for name, row in stats_frame.iterrows()
+        ]
         one_fit, omega, w = _one_factor(frame, scale)
         std = std_by_scale.get(scale.name)
         cr = rel.composite_reliability(std) if std is not None and len(std) else None
@@ -259,6 +262,11 @@ def validate(
                 worst = max(abs(corr.iloc[i, j]) for j in range(len(names)) if j != i)
                 root = np.sqrt(aves[a]) if aves[a] is not None else np.nan
                 holds = bool(root > worst) if np.isfinite(root) else None
+                if holds is None:
+                    message = "sqrt(AVE) could not be computed."
+                else:
+                    word = "exceeds" if holds else "does not exceed"
+                    message = f"sqrt(AVE) = {_fmt(root)} {word} the largest correlation {_fmt(worst)}."
                 verdicts.append(
                     Verdict(
                         "discriminant",
@@ -266,7 +274,7 @@ def validate(
                         "sqrt(AVE) > largest factor correlation (Fornell & Larcker 1981)",
                         float(root) if np.isfinite(root) else None,
                         holds,
-                        f"sqrt(AVE) = {_fmt(root)} {'exceeds' if holds else 'does not exceed'} the largest correlation {_fmt(worst)}.",
+                        message,
                     )
                 )
 
