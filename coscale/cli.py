@@ -148,19 +148,9 @@ def validate(
             missing=missing,
             std_lv=std_lv,
         )
-        if fmt == OutputFormat.json:
-            _write(result.to_json() + "\n", output)
-        else:
-            from coscale.report.terminal import render_validation
+        from coscale.report.terminal import render_validation
 
-            if output:  # render first, then write: no half-written report
-                import io
-
-                buffer = io.StringIO()
-                render_validation(result, _console(buffer, plain=True))
-                _write(buffer.getvalue(), output)
-            else:
-                render_validation(result, _console())
+        _show(result, fmt, output, render_validation)
         return _exit_code(result, fail_on)
 
     code = _run(body)
@@ -204,6 +194,7 @@ def invariance(
         for topic in fail_on:
             if topic not in FAIL_ON_INVARIANCE:
                 raise CoscaleError(f"--fail-on {topic}: choose from {', '.join(FAIL_ON_INVARIANCE)}")
+        _check_output(output, data)
         frame = read_table(data)
         source = "<stdin>" if data == "-" else data
         chosen = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
@@ -221,16 +212,9 @@ def invariance(
             alpha=alpha,
             missing=missing,
         )
-        if fmt == OutputFormat.json:
-            _write(result.to_json() + "\n", output)
-        else:
-            from coscale.report.terminal_invariance import render_invariance
+        from coscale.report.terminal_invariance import render_invariance
 
-            if output:
-                with open(output, "w", encoding="utf-8") as fh:
-                    render_invariance(result, _console(fh))
-            else:
-                render_invariance(result, _console())
+        _show(result, fmt, output, render_invariance)
         return _exit_code(result, fail_on)
 
     code = _run(body)
@@ -244,6 +228,24 @@ def _not_estimated(result) -> list[str]:
     if result.cfa is None:
         return ["the instrument CFA (too few complete answers)"]
     return [] if result.cfa.converged else ["the instrument CFA (no convergence)"]
+
+
+def _show(result, fmt: OutputFormat, output: Optional[str], render) -> None:
+    """Write the result as JSON or as a terminal report (to stdout or ``output``).
+
+    A report for a file is rendered in full first, then written, so a failure
+    never leaves half a file, and it never carries colour codes.
+    """
+    if fmt == OutputFormat.json:
+        _write(result.to_json() + "\n", output)
+    elif output:
+        import io
+
+        buffer = io.StringIO()
+        render(result, _console(buffer, plain=True))
+        _write(buffer.getvalue(), output)
+    else:
+        render(result, _console())
 
 
 def _exit_code(result, fail_on) -> int:
