@@ -19,6 +19,8 @@ from coscale.stats.estimate import Fit, fit_ml
 from coscale.stats.fit import fit_measures
 from coscale.stats.lagrange import modification_indices
 from coscale.stats.model import MeasurementModel, build_partable
+from coscale.stats.choice import choose
+from coscale.stats.estimators import ml_estimation
 from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import factor_correlations, parameter_table
 from coscale.survey import prepare
@@ -58,6 +60,18 @@ def _verdict(topic, subject, key, value, label=None) -> Verdict:
     return Verdict(topic, subject, criterion, float(value), holds, f"{name} = {_fmt(value)} {word} {op} {_fmt(cut)}.")
 
 
+def _fit_verdicts(subject: str, fit: dict, estimation) -> list[Verdict]:
+    """Hu & Bentler (1999) verdicts; robust CFI/TLI/RMSEA for robust estimators (Brosseau-Liard & Savalei 2014)."""
+    out = []
+    for key in ("cfi", "tli", "rmsea", "srmr"):
+        name = key
+        if estimation.robust and key != "srmr" and fit.get(f"{key}_robust") is not None:
+            name = f"{key}_robust"
+        label = key.upper() + (" (robust)" if name != key else "")
+        out.append(_verdict("fit", subject, key, fit[name], label))
+    return out
+
+
 def model_syntax(model: MeasurementModel) -> list[str]:
     """lavaan syntax of a measurement model (to show and to re-run in R)."""
     lines = [f"{f} =~ {' + '.join(items)}" for f, items in model.indicators]
@@ -66,14 +80,14 @@ def model_syntax(model: MeasurementModel) -> list[str]:
     return lines
 
 
-def cfa_result(fit: Fit, model: MeasurementModel, *, top_mi: int = 5) -> CFAResult:
+def cfa_result(fit: Fit, model: MeasurementModel, estimation=None, *, top_mi: int = 5) -> CFAResult:
     """Package a fit as a :class:`CFAResult` (fit measures, estimates, correlations, MIs)."""
-    fm = fit_measures(fit)
+    fm = estimation.measures(fit) if estimation is not None else fit_measures(fit)
     corr = factor_correlations(fit) if fit.partable.n_groups == 1 else None
     warnings = list(fit.warnings)
     return CFAResult(
-        estimator="ML",
-        missing="listwise",
+        estimator=estimation.estimator if estimation is not None else "ML",
+        missing=estimation.missing if estimation is not None else "listwise",
         n=fit.ntotal,
         model=model_syntax(model),
         converged=fit.converged,
@@ -125,7 +139,8 @@ def validate(
     coerce_out_of_range: bool = False,
     bootstrap: int = 0,
     seed: int = 20261128,
-    missing: str = "listwise",
+    estimator: str = "auto",
+    missing: str = "auto",
     std_lv: bool = False,
 ) -> ValidationResult:
     """Validate the scales of a survey: screening, items, reliability, CFA, validity.
@@ -147,8 +162,10 @@ def validate(
         Replicates for a percentile bootstrap CI of alpha (0: Feldt's CI).
     seed : int
         Seed of the bootstrap.
-    missing : {"listwise"}
-        Missing-data handling of the CFA (FIML follows in a later release).
+    estimator : {"auto", "ML", "MLM", "MLR"}
+        ``auto`` chooses from the answers (:func:`coscale.stats.choice.choose`).
+    missing : {"auto", "listwise"}
+        Missing-data handling of the CFA.
     std_lv : bool
         Identify factors by unit variances instead of marker items.
 
@@ -162,18 +179,18 @@ def validate(
     ``semTools::compRelSEM``, ``semTools::AVE``, ``semTools::htmt`` and
     ``lavaan::fitMeasures`` / ``modindices``.
     """
-    if missing != "listwise":
-        raise InputError(f"--missing {missing}: only 'listwise' is available in this version")
     instrument = _instrument(scales)
     prepared = prepare(data, instrument, source=source, id_column=id_column, coerce_out_of_range=coerce_out_of_range)
     frame = prepared.data
     _refuse_constant_items(prepared, source)
+    choice = choose(frame, instrument, estimator, missing)
     warnings: list[str] = list(prepared.screening.warnings)
     verdicts: list[Verdict] = []
 
     # -- the whole instrument: one CFA, each scale a factor ----------------
     model = MeasurementModel.from_instrument(instrument)
-    moments = listwise_moments(frame, model.observed)
+    estimation = ml_estimation(frame, model.observed, estimator=choice.estimator)
+    moments = estimation.moments
     cfa = None
     std_by_scale: dict[str, np.ndarray] = {}
     var_by_scale: dict[str, np.ndarray] = {}
@@ -183,8 +200,8 @@ def validate(
             f"{len(model.observed)} items, so no CFA was fitted."
         )
     else:
-        fit = fit_ml(build_partable(model, std_lv=std_lv), moments)
-        cfa = cfa_result(fit, model)
+        fit = estimation.fit(build_partable(model, std_lv=std_lv))
+        cfa = cfa_result(fit, model, estimation)
         warnings += cfa.warnings
         variances = dict(zip(model.observed, np.diag(moments[0].cov)))
         for f, items in model.indicators:
@@ -192,8 +209,7 @@ def validate(
                 [e["std_all"] for e in cfa.estimates if e["op"] == "=~" and e["lhs"] == f and e["rhs"] in items]
             )
             var_by_scale[f] = np.array([variances[it] for it in items])
-        for key in ("cfi", "tli", "rmsea", "srmr"):
-            verdicts.append(_verdict("fit", "instrument", key, cfa.fit[key]))
+        verdicts += _fit_verdicts("instrument", cfa.fit, estimation)
 
     # -- per scale: items and reliability ----------------------------------
     scale_results = []
@@ -280,7 +296,7 @@ def validate(
 
     settings = {
         "scales": scales if isinstance(scales, str) else instrument.name,
-        "estimator": "ML",
+        "estimator": estimator,
         "missing": missing,
         "std_lv": std_lv,
         "bootstrap": bootstrap,
@@ -294,6 +310,7 @@ def validate(
         instrument=instrument.name,
         settings=settings,
         screening=prepared.screening.to_dict(),
+        estimation=choice.to_dict(),
         scales=scale_results,
         cfa=cfa,
         discriminant=discriminant,
@@ -319,7 +336,8 @@ def invariance(
     std_lv: bool = False,
     partial: bool = True,
     alpha: float = 0.05,
-    missing: str = "listwise",
+    estimator: str = "auto",
+    missing: str = "auto",
     dmacs: bool = True,
 ):
     """Test measurement invariance across groups: the ladder, partial invariance, latent means.
@@ -360,8 +378,6 @@ def invariance(
     from coscale.results import InvarianceModel, InvarianceResult
     from coscale.stats import invariance as inv
 
-    if missing != "listwise":
-        raise InputError(f"--missing {missing}: only 'listwise' is available in this version")
     if criteria not in inv.CRITERIA:
         raise InputError(f"--criteria {criteria}: choose from {', '.join(inv.CRITERIA)}")
     instrument = _instrument(scales)
@@ -370,12 +386,14 @@ def invariance(
         coerce_out_of_range=coerce_out_of_range,
     )
     _refuse_constant_items(prepared, source)
+    choice = choose(prepared.data, instrument, estimator, missing)
     labels = prepared.group
     order = list(groups) if groups else list(dict.fromkeys(labels.tolist()))
     if len(order) < 2:
         raise InputError(f"{source}, column {group}: only one group ({', '.join(order) or 'none'}); invariance needs two or more")
     model = MeasurementModel.from_instrument(instrument)
-    moments = listwise_moments(prepared.data, model.observed, labels, order)
+    estimation = ml_estimation(prepared.data, model.observed, labels, order, estimator=choice.estimator)
+    moments = estimation.moments
     needed = len(model.observed) + 1
     for mm in moments:
         if mm.n < needed:
@@ -384,7 +402,7 @@ def invariance(
                 f"at least {needed} are needed for {len(model.observed)} items"
             )
     rule = inv.CRITERIA[criteria]
-    ladder = inv.Ladder(model, moments, order, std_lv=std_lv)
+    ladder = inv.Ladder(model, estimation, order, std_lv=std_lv)
     run = ladder.run(rule, search=partial, alpha=alpha)
     warnings = list(prepared.screening.warnings) + list(run.warnings)
 
@@ -432,9 +450,7 @@ def invariance(
         )
 
     verdicts = []
-    configural = run.models[0]
-    for key in ("cfi", "tli", "rmsea", "srmr"):
-        verdicts.append(_verdict("fit", "configural", key, configural.measures[key]))
+    verdicts += _fit_verdicts("configural", run.models[0].measures, estimation)
     for step in inv.LADDER[1:]:
         if step not in run.accepted:
             verdicts.append(Verdict("invariance", step, rule.describe(step), None, None,
@@ -443,7 +459,8 @@ def invariance(
         last = [c for c in run.comparisons if c.step == step][-1]
         name = run.accepted[step]
         step_freed = [f for f in run.freed if f.step == step]
-        deltas = (f"ΔCFI = {last.delta_cfi:+.3f}, ΔRMSEA = {last.delta_rmsea:+.3f}, "
+        r = " (robust)" if estimation.robust else ""
+        deltas = (f"ΔCFI{r} = {last.delta_cfi:+.3f}, ΔRMSEA{r} = {last.delta_rmsea:+.3f}, "
                   f"ΔSRMR = {last.delta_srmr:+.3f}, Δχ²({last.df_diff}) = {last.chisq_diff:.2f}")
         if name and not step_freed:
             message = f"{step.capitalize()} invariance holds ({deltas})."
@@ -459,7 +476,7 @@ def invariance(
         "group": group,
         "groups": order,
         "criteria": criteria,
-        "estimator": "ML",
+        "estimator": estimator,
         "missing": missing,
         "std_lv": std_lv,
         "partial_search": partial,
@@ -475,6 +492,7 @@ def invariance(
         instrument=instrument.name,
         settings=settings,
         screening=prepared.screening.to_dict(),
+        estimation=choice.to_dict(),
         group_column=group,
         groups=[{"name": mm.name, "n": mm.n} for mm in moments],
         criteria={"name": rule.name, "citation": rule.citation,

@@ -117,7 +117,8 @@ def validate(
     ),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="Bootstrap replicates for the CI of alpha (0: Feldt)."),
     seed: int = typer.Option(20261128, "--seed", help="Seed for the bootstrap."),
-    missing: str = typer.Option("listwise", "--missing", help="Missing data in the CFA: listwise."),
+    estimator: str = typer.Option("auto", "--estimator", "-e", help="auto, ML, MLM or MLR (auto chooses from the answers and says why)."),
+    missing: str = typer.Option("auto", "--missing", help="Missing answers: auto or listwise."),
     std_lv: bool = typer.Option(False, "--std-lv", help="Identify factors by unit variance instead of marker items."),
     fmt: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Output format."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
@@ -145,6 +146,7 @@ def validate(
             coerce_out_of_range=coerce_out_of_range,
             bootstrap=bootstrap,
             seed=seed,
+            estimator=estimator,
             missing=missing,
             std_lv=std_lv,
         )
@@ -178,7 +180,8 @@ def invariance(
     coerce_out_of_range: bool = typer.Option(
         False, "--coerce-out-of-range", help="Treat answers outside the response range as missing instead of failing."
     ),
-    missing: str = typer.Option("listwise", "--missing", help="Missing data: listwise."),
+    estimator: str = typer.Option("auto", "--estimator", "-e", help="auto, ML, MLM or MLR (auto chooses from the answers and says why)."),
+    missing: str = typer.Option("auto", "--missing", help="Missing answers: auto or listwise."),
     fmt: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Output format."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
     fail_on: List[str] = typer.Option(
@@ -210,6 +213,7 @@ def invariance(
             std_lv=std_lv,
             partial=not no_partial,
             alpha=alpha,
+            estimator=estimator,
             missing=missing,
         )
         from coscale.report.terminal_invariance import render_invariance

@@ -113,6 +113,7 @@ class ValidationResult:
     instrument: str
     settings: dict
     screening: dict
+    estimation: dict  # estimator, missing, reason (coscale.stats.choice.Choice)
     scales: list  # of ScaleResult
     cfa: CFAResult | None
     discriminant: dict  # {"htmt": {...}, "fornell_larcker": {...}}
@@ -185,6 +186,7 @@ class InvarianceResult:
     instrument: str
     settings: dict
     screening: dict
+    estimation: dict
     group_column: str
     groups: list  # of {"name", "n"}
     criteria: dict  # {"name", "citation", "rules": {step: text}}

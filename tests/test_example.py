@@ -21,7 +21,7 @@ REF = json.loads((ROOT / "tests" / "reference" / "invariance.json").read_text())
 
 @pytest.fixture(scope="module")
 def result():
-    return coscale.invariance(pd.read_csv(SURVEY), "coproduction", group="role", source=str(SURVEY))
+    return coscale.invariance(pd.read_csv(SURVEY), "coproduction", group="role", source=str(SURVEY), estimator="ML", missing="listwise")
 
 
 def test_population_plants_ppo3():

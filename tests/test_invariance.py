@@ -23,12 +23,12 @@ ORDER = ["Pasteur", "Grant-White"]
 
 @pytest.fixture(scope="module")
 def chen():
-    return coscale.invariance(HS, HS_SCALES, group="school", groups=ORDER, criteria="chen2007")
+    return coscale.invariance(HS, HS_SCALES, group="school", groups=ORDER, criteria="chen2007", estimator="ML", missing="listwise")
 
 
 @pytest.fixture(scope="module")
 def cheung():
-    return coscale.invariance(HS, HS_SCALES, group="school", groups=ORDER, criteria="cheung-rensvold2002")
+    return coscale.invariance(HS, HS_SCALES, group="school", groups=ORDER, criteria="cheung-rensvold2002", estimator="ML", missing="listwise")
 
 
 def test_ladder_chisq_matches_lavaan(chen):
@@ -104,7 +104,7 @@ def test_holm_thresholds_increase(cheung):
 def test_full_scalar_latent_means_match_lavaan():
     """Latent means of group 2 in the full scalar model (criteria chisq, no search):
     parameterEstimates(cfa(..., group.equal = c("loadings", "intercepts"))), rows f ~1, group 2."""
-    res = coscale.invariance(HS, HS_SCALES, group="school", groups=ORDER, criteria="chen2007", partial=False)
+    res = coscale.invariance(HS, HS_SCALES, group="school", groups=ORDER, criteria="chen2007", partial=False, estimator="ML", missing="listwise")
     # without the search the scalar step fails and no latent means are reported ...
     assert res.accepted["scalar"] == ""
     assert res.latent_means == []
@@ -119,7 +119,7 @@ def test_full_scalar_latent_means_match_lavaan():
 
 def test_std_lv_ladder_matches_lavaan():
     """std.lv = TRUE ladder: fitMeasures and latent means (cfa(..., std.lv = TRUE))."""
-    res = coscale.invariance(HS, HS_SCALES, group="school", groups=ORDER, criteria="chisq", std_lv=True, partial=False)
+    res = coscale.invariance(HS, HS_SCALES, group="school", groups=ORDER, criteria="chisq", std_lv=True, partial=False, estimator="ML", missing="listwise")
     for name in ("configural", "metric", "scalar"):
         ref = REF["hs_school_stdlv"]["models"][name]["fit_measures"]
         assert res.model(name).fit["chisq"] == pytest.approx(ref["chisq"], abs=1e-3)
@@ -135,7 +135,7 @@ def test_four_groups_ladder_matches_lavaan():
     ref = REF["hs_school_age4"]
     df = HS.copy()
     df["school_age"] = df["school"] + np.where(df["ageyr"] >= 13, "_13plus", "_12orless")
-    res = coscale.invariance(df, HS_SCALES, group="school_age", groups=ref["group_labels"], criteria="chisq", partial=False)
+    res = coscale.invariance(df, HS_SCALES, group="school_age", groups=ref["group_labels"], criteria="chisq", partial=False, estimator="ML", missing="listwise")
     assert [g["n"] for g in res.groups] == ref["group_sizes"]
     for name in ("configural", "metric", "scalar"):
         fm = ref["models"][name]["fit_measures"]
@@ -151,7 +151,7 @@ def test_release_test_with_four_groups_has_g_minus_1_df():
     """With G groups a parameter's release is tested in all groups beyond the first: df = G - 1."""
     df = HS.copy()
     df["school_age"] = df["school"] + np.where(df["ageyr"] >= 13, "_13plus", "_12orless")
-    res = coscale.invariance(df, HS_SCALES, group="school_age", criteria="cheung-rensvold2002")
+    res = coscale.invariance(df, HS_SCALES, group="school_age", criteria="cheung-rensvold2002", estimator="ML", missing="listwise")
     assert res.partial, "the scalar step fails for these four groups, so something is freed"
     assert all(p["df"] == 3 for p in res.partial)
 

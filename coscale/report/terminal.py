@@ -299,6 +299,14 @@ def _header(result, console: Console) -> None:
         f" · estimator {estimator} · missing {missing}",
         overflow="fold",
     )
+    estimation_note(result, console)
+
+
+def estimation_note(result, console: Console) -> None:
+    """Why this estimator and missing-data method were used (``result.estimation``)."""
+    reason = (getattr(result, "estimation", None) or {}).get("reason")
+    if reason:
+        console.print(Text(reason, style=NOTE), overflow="fold")
 
 
 # -- 2. verdicts ----------------------------------------------------------------

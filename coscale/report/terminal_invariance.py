@@ -26,6 +26,7 @@ from coscale.report.terminal import (
     _print,
     _sym,
     _warnings,
+    estimation_note,
     fit_table,
     heading,
     verdict_lines,
@@ -60,11 +61,12 @@ def _header(result, console: Console) -> None:
     settings = result.settings or {}
     console.print(f"Groups by {result.group_column}: {groups}", overflow="fold")
     console.print(
-        f"Estimator {settings.get('estimator', 'ML')} · missing {settings.get('missing', 'listwise')}"
+        f"Estimator {result.estimation.get('estimator', 'ML')} · missing {result.estimation.get('missing', 'listwise')}"
         f" · identification {'std.lv' if settings.get('std_lv') else 'marker items'}"
         f" · criteria {short_source(result.criteria.get('citation', ''))}",
         overflow="fold",
     )
+    estimation_note(result, console)
 
 
 def _verdicts(result, console: Console) -> None:

@@ -56,6 +56,7 @@ class Fit:
     implied: list  # per group: (Sigma, mu)
     matrices: list  # per group: dict of lambda, psi, theta, nu, alpha
     warnings: list = field(default_factory=list)
+    robust: object = None  # coscale.stats.robust.Robust for MLM/MLR (its vcov is then ``vcov``)
 
     @property
     def ntotal(self) -> int:

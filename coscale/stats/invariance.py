@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from coscale.stats.estimate import Fit, fit_ml
-from coscale.stats.fit import fit_measures
+from coscale.stats.estimate import Fit
 from coscale.stats.lagrange import release_tests
 from coscale.stats.model import LAMBDA, NU, THETA, MeasurementModel, ParTable, build_partable
 
@@ -154,14 +153,33 @@ def carry_start(old: Fit, new_pt: ParTable) -> np.ndarray:
     return x
 
 
-def compare(constrained: LadderModel, less: LadderModel, step: str, criteria: Criteria) -> Comparison:
-    """Chi-square difference test and changes in fit (lavaan ``lavTestLRT``; Chen 2007)."""
+def compare(constrained: LadderModel, less: LadderModel, step: str, criteria: Criteria, estimation=None) -> Comparison:
+    """Chi-square difference test and changes in fit (lavaan ``lavTestLRT``; Chen 2007).
+
+    With a robust estimator the difference test is Satorra & Bentler's (2001)
+    scaled one and the changes are in the robust CFI and RMSEA
+    (Brosseau-Liard & Savalei 2014).
+    """
     a, b = constrained.measures, less.measures
-    dchi = a["chisq"] - b["chisq"]
-    ddf = a["df"] - b["df"]
-    p = float(stats.chi2.sf(dchi, ddf)) if ddf > 0 else float("nan")
-    dcfi = a["cfi"] - b["cfi"]
-    drmsea = a["rmsea"] - b["rmsea"]
+    if estimation is not None:
+        diff = estimation.difference(less.fit, constrained.fit)
+        suffix = estimation.index_suffix
+    else:
+        dchi0 = a["chisq"] - b["chisq"]
+        ddf0 = a["df"] - b["df"]
+        diff = {"chisq_diff": dchi0, "df_diff": ddf0,
+                "pvalue": float(stats.chi2.sf(dchi0, ddf0)) if ddf0 > 0 else float("nan")}
+        suffix = ""
+    dchi, ddf, p = diff["chisq_diff"], diff["df_diff"], diff["pvalue"]
+
+    def delta(key):
+        x, y = a.get(key + suffix), b.get(key + suffix)
+        if x is None or y is None:  # e.g. robust CFI undefined: fall back on the plain index
+            x, y = a[key], b[key]
+        return x - y
+
+    dcfi = delta("cfi")
+    drmsea = delta("rmsea")
     dsrmr = a["srmr"] - b["srmr"]
     return Comparison(
         model=constrained.name,
@@ -212,9 +230,10 @@ def _item_of(test: dict) -> tuple[str, list[str]]:
 class Ladder:
     """Fits the invariance ladder on one set of group moments."""
 
-    def __init__(self, model: MeasurementModel, moments: list, group_labels: list, *, std_lv: bool = False):
+    def __init__(self, model: MeasurementModel, estimation, group_labels: list, *, std_lv: bool = False):
         self.model = model
-        self.moments = moments
+        self.estimation = estimation
+        self.moments = estimation.moments
         self.group_labels = list(group_labels)
         self.std_lv = std_lv
 
@@ -228,12 +247,11 @@ class Ladder:
             group_labels=self.group_labels,
         )
         x0 = carry_start(start, pt) if start is not None else None
-        fit = fit_ml(pt, self.moments, start=x0)
+        fit = self.estimation.fit(pt, start=x0)
         if not fit.converged and x0 is not None:
-            fit = fit_ml(pt, self.moments)
+            fit = self.estimation.fit(pt)
         name = step if not partial else f"{step} (partial)"
-        relevant = tuple(p for p in partial)
-        return LadderModel(name, step, fit, fit_measures(fit), relevant)
+        return LadderModel(name, step, fit, self.estimation.measures(fit), tuple(partial))
 
     def run(
         self,
@@ -269,7 +287,7 @@ class Ladder:
         for step in steps[1:]:
             full = self.fit(step, partial, start=accepted.fit)
             models.append(full)
-            cmp = compare(full, accepted, step, criteria)
+            cmp = compare(full, accepted, step, criteria, self.estimation)
             comparisons.append(cmp)
             if cmp.holds:
                 accepted = full
@@ -326,7 +344,7 @@ class Ladder:
                     )
                 )
                 current = self.fit(step, partial, start=current.fit)
-                current_cmp = compare(current, accepted, step, criteria)
+                current_cmp = compare(current, accepted, step, criteria, self.estimation)
                 if current_cmp.holds:
                     break
             if current is not full:

@@ -1,0 +1,129 @@
+"""Choosing the estimator and the missing-data method for the user (``--estimator auto``).
+
+Rules, after Rhemtulla, Brosseau-Liard & Savalei (2012) and Finney & DiStefano
+(2013):
+
+* items declared ordinal, or answered in 4 or fewer categories: treat them as
+  ordinal (WLSMV), since ML on so few categories biases loadings and fit;
+* 5 or more categories with marked non-normality (some item with |skewness| > 1
+  or |excess kurtosis| > 1): robust ML (MLR), whose SEs and scaled test
+  statistic hold without normality;
+* otherwise normal-theory ML.
+
+Missing answers: full-information ML when an ML-family estimator is used and
+some answers are missing (Enders 2010); listwise deletion when nothing is
+missing. The reason is kept in words for the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: estimators and missing-data methods this version can fit
+AVAILABLE_ESTIMATORS = ("ML", "MLM", "MLR")
+AVAILABLE_MISSING = ("listwise",)
+
+SKEW_CUT = 1.0
+KURTOSIS_CUT = 1.0
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The estimator and missing-data method used, and why."""
+
+    estimator: str
+    missing: str
+    reason: str
+    categories: int
+    max_abs_skewness: float
+    max_abs_kurtosis: float
+    missing_answers: int
+
+    def to_dict(self) -> dict:
+        return {
+            "estimator": self.estimator,
+            "missing": self.missing,
+            "reason": self.reason,
+            "categories": self.categories,
+            "max_abs_skewness": self.max_abs_skewness,
+            "max_abs_kurtosis": self.max_abs_kurtosis,
+            "missing_answers": self.missing_answers,
+        }
+
+
+def _shape(values: np.ndarray) -> tuple[int, float, float]:
+    """Most answer categories of an item, largest |skewness| and |excess kurtosis| (psych type 3)."""
+    cats, skew, kurt = 0, 0.0, 0.0
+    for col in values.T:
+        x = col[~np.isnan(col)]
+        if x.size < 3:
+            continue
+        cats = max(cats, np.unique(x).size)
+        m, sd = x.mean(), x.std(ddof=1)
+        if sd > 0:
+            z = (x - m) / sd
+            skew = max(skew, abs(np.mean(z**3)))
+            kurt = max(kurt, abs(np.mean(z**4) - 3.0))
+    return cats, float(skew), float(kurt)
+
+
+def _answers(categories: int) -> str:
+    return f"{categories} answer categories" if categories <= 10 else "Scores with many distinct values"
+
+
+def choose(frame, instrument, estimator: str = "auto", missing: str = "auto") -> Choice:
+    """Pick the estimator and the missing-data method.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Prepared item data (after recoding).
+    instrument : Instrument
+        Its scales may declare ``response: {type: ordinal}``.
+    estimator : {"auto", "ML", "MLM", "MLR"}
+    missing : {"auto", "listwise"}
+
+    Returns
+    -------
+    Choice
+    """
+    from coscale.errors import InputError
+
+    estimator = estimator.upper() if estimator.lower() != "auto" else "auto"
+    missing = missing.lower()
+    if estimator != "auto" and estimator not in AVAILABLE_ESTIMATORS:
+        raise InputError(f"--estimator {estimator}: choose from auto, {', '.join(AVAILABLE_ESTIMATORS)}")
+    if missing not in ("auto",) + AVAILABLE_MISSING:
+        raise InputError(f"--missing {missing}: choose from auto, {', '.join(AVAILABLE_MISSING)}")
+    values = frame[instrument.columns].to_numpy(dtype=float)
+    cats, skew, kurt = _shape(values)
+    n_missing = int(np.isnan(values).sum())
+    declared = [s.name for s in instrument.scales if s.response.type == "ordinal"]
+
+    if estimator != "auto":
+        reason = f"{estimator} was requested."
+    elif declared or cats <= 4:
+        why = (f"the scale file declares {', '.join(declared)} ordinal" if declared
+               else f"the items have at most {cats} answer categories")
+        estimator = "MLR"
+        reason = (f"{why.capitalize()}, which calls for an ordinal estimator (WLSMV; Rhemtulla, Brosseau-Liard "
+                  "& Savalei 2012); this version has none yet, so robust ML (MLR) is used.")
+    elif skew > SKEW_CUT or kurt > KURTOSIS_CUT:
+        estimator = "MLR"
+        reason = (f"{_answers(cats)} with marked non-normality (largest |skewness| {skew:.2f}, "
+                  f"|excess kurtosis| {kurt:.2f}), so robust ML (MLR; Rhemtulla, Brosseau-Liard & Savalei 2012).")
+    else:
+        estimator = "ML"
+        reason = (f"{_answers(cats)} and no marked non-normality (largest |skewness| {skew:.2f}, "
+                  f"|excess kurtosis| {kurt:.2f}), so normal-theory ML.")
+
+    if missing == "auto":
+        missing = "listwise"
+        if n_missing:
+            reason += (f" {n_missing} answers are missing; full-information ML is not available in this version, "
+                       "so respondents with a missing answer are left out (listwise).")
+    elif n_missing:
+        reason += f" {n_missing} answers are missing; respondents with a missing answer are left out (listwise)."
+    return Choice(estimator, missing, reason, cats, skew, kurt, n_missing)
