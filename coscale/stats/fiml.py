@@ -12,12 +12,14 @@ over patterns::
                            + tr(Sigma_k^-1 S_k) + (m_k - mu_k)' Sigma_k^-1 (m_k - mu_k) ]
 
 with Sigma_k, mu_k the rows/columns of the implied moments that pattern k
-observes, m_k, S_k its mean and ML covariance (divisor n_k). A pattern's
-submatrix is handled in the full p x p frame: Sigma with the unobserved rows
-and columns replaced by those of the identity has the same determinant as
-Sigma_k, and its inverse, less the identity's unobserved diagonal, is
-Sigma_k^-1 embedded in zeros. All patterns of a group are then one stack of
-p x p matrices for numpy's batched Cholesky, inverse and matmul.
+observes, m_k, S_k its mean and ML covariance (divisor n_k). Every
+pattern's Sigma_k^-1 is kept in the full p x p frame, embedded in zeros, so
+the patterns of a group are one (K, p, p) stack for numpy's batched
+products; they come from the one inverse of Sigma by Schur complements (see
+:class:`_Stack`). Gradients sum the per-pattern derivatives with respect to
+Sigma and mu into one p x p matrix and one p-vector before the model's
+Jacobian is applied; information matrices sum Kronecker products over
+patterns as a single matrix product (:func:`_kron_sum`).
 
 What lavaan 0.6.14 does under ``missing = "ml"`` (checked by
 ``tests/reference/fiml.R``) and coscale reproduces:
@@ -372,7 +374,7 @@ def independence(patterns: MissingPatterns):
     if np.any(nj == 0):
         empty = [v for v, c in zip(patterns.variables, nj) if c == 0]
         where = f" in group {patterns.name}" if patterns.name else ""
-        raise DegenerateData(f"nobody{where} answered {', '.join(empty)}: remove the item or the group.")
+        raise DegenerateData(f"Nobody{where} answered {', '.join(empty)}: remove the item or the group.")
     mean = (patterns.mean * n[:, None]).sum(axis=0) / nj
     within = np.einsum("k,kjj->j", n, patterns.cov)
     between = ((patterns.mean - mean) ** 2 * obs).T @ n
@@ -382,7 +384,7 @@ def independence(patterns: MissingPatterns):
         where = f" in group {patterns.name}" if patterns.name else ""
         names = [v for v, c in zip(patterns.variables, flat) if c]
         raise DegenerateData(
-            f"every respondent{where} who answered {', '.join(names)} gave the same answer, so the item has "
+            f"Every respondent{where} who answered {', '.join(names)} gave the same answer, so the item has "
             "no variance: remove it."
         )
     logl = -0.5 * float(np.sum(nj * (LOG2PI + np.log(var) + 1.0)))
@@ -405,8 +407,9 @@ def saturated(patterns: MissingPatterns, *, tol: float = 1e-10, max_iter: int = 
     patterns : MissingPatterns
     tol : float
         Stop when no mean or covariance changes by more than ``tol`` between
-        iterations (lavaan's rule, there with ``em.h1.tol = 1e-5``; coscale
-        iterates to the maximum, lavaan's iterates lie within about 1e-5 of it).
+        iterations (relative to the largest mean or variance when that
+        exceeds 1). lavaan's rule, there with ``em.h1.tol = 1e-5``: coscale
+        iterates to the maximum, lavaan's iterates lie within about 1e-5 of it.
     max_iter : int
 
     Returns
@@ -437,19 +440,20 @@ def saturated(patterns: MissingPatterns, *, tol: float = 1e-10, max_iter: int = 
                 "of others, or two items are never answered together): remove or merge that item."
             )
         w = inv[1]
-        r = sigma @ w  # (K, p, p): rows of unobserved variables hold the regression weights
-        d = st.residuals(mu)
-        yhat = mu + np.einsum("kij,kj->ki", r, d)
-        cond = sigma - r @ sigma
+        # with R_k = Sigma W_k (identity on observed rows, regression weights on the others):
+        # yhat_k = mu + R_k d_k, and the sum over patterns of n_k (Sigma - R_k Sigma + R_k S_k R_k')
+        # is Sigma (N Sigma^-1 - sum n_k W_k + sum n_k W_k S_k W_k) Sigma
+        wd = np.einsum("kij,kj->ki", w, st.residuals(mu))
+        yhat = mu + wd @ sigma
+        inner = np.einsum("k,kij->ij", st.n, (w @ s_obs) @ w - w)
         t1 = st.n @ yhat
-        rsr = r @ s_obs @ r.transpose(0, 2, 1)
-        t2 = np.einsum("k,kij->ij", st.n, cond + rsr) + (yhat.T * st.n) @ yhat
+        t2 = n_total * sigma + sigma @ inner @ sigma + (yhat.T * st.n) @ yhat
         mu_new = t1 / n_total
         sigma_new = t2 / n_total - np.outer(mu_new, mu_new)
         sigma_new = (sigma_new + sigma_new.T) / 2.0
         delta = max(np.max(np.abs(mu_new - mu)), np.max(np.abs(sigma_new - sigma)))
         mu, sigma = mu_new, sigma_new
-        if delta < tol:
+        if delta < tol * max(1.0, float(np.max(np.abs(mu))), float(np.max(np.diag(sigma)))):
             converged = True
             break
     if not converged:
@@ -724,7 +728,8 @@ def with_meanstructure(pt: ParTable) -> ParTable:
     """
     if pt.meanstructure:
         return pt
-    new = {k: list(getattr(pt, k)) for k in ("lhs", "op", "rhs", "group", "mat", "row", "col", "free", "value", "label")}
+    keys = ("lhs", "op", "rhs", "group", "mat", "row", "col", "free", "value", "label")
+    new = {k: list(getattr(pt, k)) for k in keys}
     counter = pt.n_free
     for g in range(pt.n_groups):
         for i, v in enumerate(pt.observed):
@@ -802,7 +807,8 @@ def fit_fiml(
         )
     for pp in pats:
         cov = pp.coverage()
-        i, j = np.nonzero(np.triu(cov == 0, 1))
+        answered = np.diag(cov) > 0
+        i, j = np.nonzero(np.triu((cov == 0) & np.outer(answered, answered), 1))
         if len(i):
             pairs = ", ".join(f"{pt.observed[a]} and {pt.observed[b]}" for a, b in zip(i, j))
             where = f" in group {pp.name}" if pp.name else ""
