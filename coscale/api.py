@@ -20,7 +20,7 @@ from coscale.stats.fit import fit_measures
 from coscale.stats.lagrange import modification_indices
 from coscale.stats.model import MeasurementModel, build_partable
 from coscale.stats.choice import choose
-from coscale.stats.estimators import ml_estimation
+from coscale.stats.estimators import estimation_for
 from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import factor_correlations, parameter_table
 from coscale.survey import prepare
@@ -100,21 +100,25 @@ def cfa_result(fit: Fit, model: MeasurementModel, estimation=None, *, top_mi: in
     )
 
 
-def _one_factor(frame: pd.DataFrame, scale) -> tuple[dict, float | None, list[str]]:
-    """One-factor CFA of a scale (listwise) for omega; returns fit measures, omega, warnings."""
+def _one_factor(frame: pd.DataFrame, scale, missing: str = "listwise") -> tuple[dict, float | None, list[str]]:
+    """One-factor CFA of a scale for omega; returns fit measures, omega, warnings.
+
+    Listwise on the scale's items, or FIML with ``missing = "fiml"``, where
+    the denominator of omega is the EM-estimated total variance, as
+    ``semTools::compRelSEM`` on a ``missing = "ml"`` fit.
+    """
     cols = scale.columns
     if len(cols) < 3:
         return {}, None, [f"{scale.name}: omega needs at least 3 items (a one-factor model of 2 items is not identified)."]
     model = MeasurementModel(((scale.name, tuple(cols)),))
-    moments = listwise_moments(frame, cols)
-    if moments[0].n <= len(cols):
-        return {}, None, [f"{scale.name}: too few complete answers ({moments[0].n}) for a one-factor CFA."]
-    fit = fit_ml(build_partable(model), moments)
+    estimation = estimation_for("ML", missing, frame, cols)
+    n = estimation.moments[0].n if estimation.moments else 0
+    if n <= len(cols):
+        return {}, None, [f"{scale.name}: too few answers ({n}) for a one-factor CFA."]
+    fit = estimation.fit(build_partable(model))
     mats = fit.matrices[0]
-    omega = rel.omega_from_cfa(
-        mats["lambda"][:, 0], float(mats["psi"][0, 0]), mats["theta"], moments[0].cov
-    )
-    fm = fit_measures(fit)
+    omega = rel.omega_from_cfa(mats["lambda"][:, 0], float(mats["psi"][0, 0]), mats["theta"], fit.moments[0].cov)
+    fm = estimation.measures(fit)
     keep = ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr")
     return {k: fm[k] for k in keep}, float(omega), [f"{scale.name} (one-factor CFA): {w}" for w in fit.warnings]
 
@@ -189,14 +193,16 @@ def validate(
 
     # -- the whole instrument: one CFA, each scale a factor ----------------
     model = MeasurementModel.from_instrument(instrument)
-    estimation = ml_estimation(frame, model.observed, estimator=choice.estimator)
+    estimation = estimation_for(choice.estimator, choice.missing, frame, model.observed)
     moments = estimation.moments
     cfa = None
     std_by_scale: dict[str, np.ndarray] = {}
     var_by_scale: dict[str, np.ndarray] = {}
-    if moments[0].n <= len(model.observed):
+    usable = moments[0].n if moments else 0
+    if usable <= len(model.observed):
+        who = "answered every item" if choice.missing == "listwise" else "answered"
         warnings.append(
-            f"Only {moments[0].n} respondents answered every item: too few for a CFA of "
+            f"Only {usable} respondents {who}: too few for a CFA of "
             f"{len(model.observed)} items, so no CFA was fitted."
         )
     else:
@@ -226,7 +232,7 @@ def validate(
             {"item": name, **{k: (int(row[k]) if k == "n" else row[k]) for k in stats_frame.columns}}
             for name, row in stats_frame.iterrows()
         ]
-        one_fit, omega, w = _one_factor(frame, scale)
+        one_fit, omega, w = _one_factor(frame, scale, choice.missing)
         std = std_by_scale.get(scale.name)
         cr = rel.composite_reliability(std) if std is not None and len(std) else None
         # AVE as semTools::AVE: explained variance over summed observed item variances
@@ -392,15 +398,24 @@ def invariance(
     if len(order) < 2:
         raise InputError(f"{source}, column {group}: only one group ({', '.join(order) or 'none'}); invariance needs two or more")
     model = MeasurementModel.from_instrument(instrument)
-    estimation = ml_estimation(prepared.data, model.observed, labels, order, estimator=choice.estimator)
-    moments = estimation.moments
     needed = len(model.observed) + 1
-    for mm in moments:
-        if mm.n < needed:
+    answered = prepared.data[model.observed].notna()
+    usable = answered.all(axis=1) if choice.missing == "listwise" else answered.any(axis=1)
+    who = "answered every item" if choice.missing == "listwise" else "answered"
+    for name in order:
+        n = int((usable & (labels == name)).sum())
+        if n < needed:
             raise InputError(
-                f"{source}, column {group}: group \"{mm.name}\" has {mm.n} respondents who answered every item; "
+                f"{source}, column {group}: group \"{name}\" has {n} respondents who {who}; "
                 f"at least {needed} are needed for {len(model.observed)} items"
             )
+    estimation = estimation_for(choice.estimator, choice.missing, prepared.data, model.observed, labels, order)
+    moments = estimation.moments
+    if len(moments) != len(order):  # the saturated model could not be estimated in some group
+        raise InputError(
+            f"{source}, column {group}: too few answers in some group to estimate its covariance matrix "
+            f"({len(model.observed)} items)"
+        )
     rule = inv.CRITERIA[criteria]
     ladder = inv.Ladder(model, estimation, order, std_lv=std_lv)
     run = ladder.run(rule, search=partial, alpha=alpha)

@@ -379,8 +379,12 @@ def test_fail_on_unknown_topic():
     assert_bad_input(run("validate", EXAMPLE, "--fail-on", "nonsense"), "--fail-on nonsense", "fit")
 
 
-def test_missing_fiml_not_available():
-    assert_bad_input(run("validate", EXAMPLE, "--missing", "fiml"), "fiml", "listwise")
+def test_unknown_missing_method():
+    assert_bad_input(run("validate", EXAMPLE, "--missing", "pairwise"), "--missing pairwise", "fiml")
+
+
+def test_robust_estimator_with_fiml_is_bad_usage():
+    assert_bad_input(run("validate", EXAMPLE, "--estimator", "MLM", "--missing", "fiml"), "MLM", "--missing listwise")
 
 
 # -- --fail-on --------------------------------------------------------------------

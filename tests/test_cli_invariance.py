@@ -24,7 +24,7 @@ def test_terminal_report_shows_ladder_and_freed_item(terminal_80):
     for section in ("Verdicts", "The ladder", "Partial invariance", "Latent mean differences", "dMACS"):
         assert section in out
     assert "Scalar invariance holds partially after freeing the intercept of ppo3" in words(out)
-    assert "citizen (n = 315, reference)" in out
+    assert "citizen (n = 400, reference)" in out  # FIML: every respondent
     assert not ANSI.search(out)
 
 

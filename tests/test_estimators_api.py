@@ -82,3 +82,30 @@ def test_auto_with_four_categories_names_the_ordinal_rule():
 def test_unknown_estimator_is_bad_input():
     with pytest.raises(InputError, match="--estimator ULS"):
         coscale.validate(HS, HS_SCALES, estimator="ULS")
+
+
+FIML = json.loads((HERE / "reference" / "fiml.json").read_text())["cases"]
+EXAMPLE = HERE.parent / "examples" / "coproduction_survey.csv"
+
+
+def test_auto_uses_fiml_when_answers_are_missing():
+    """The example has missing answers: auto fits by FIML, equal to cfa(..., missing = "ml") (fiml.R, example)."""
+    ref = FIML["example"]["fit_measures"]
+    res = coscale.validate(pd.read_csv(EXAMPLE), "coproduction")
+    assert res.estimation["missing"] == "fiml" and res.cfa.missing == "fiml"
+    assert "FIML" in res.estimation["reason"]
+    assert res.cfa.n == FIML["example"]["ntotal"]
+    for key in ("chisq", "df", "cfi", "tli", "rmsea", "srmr", "aic", "bic"):
+        assert res.cfa.fit[key] == pytest.approx(ref[key], abs=1e-3), key
+
+
+def test_fiml_invariance_finds_planted_item():
+    """Under FIML (all 700 respondents) the search still frees the ppo3 intercept first."""
+    res = coscale.invariance(pd.read_csv(EXAMPLE), "coproduction", group="role", missing="fiml")
+    assert [g["n"] for g in res.groups] == [400, 300]
+    assert res.partial[0]["lavaan_name"] == "ppo3~1"
+
+
+def test_robust_estimator_with_fiml_is_refused():
+    with pytest.raises(InputError, match="--estimator MLM with --missing fiml"):
+        coscale.validate(pd.read_csv(EXAMPLE), "coproduction", estimator="MLM", missing="fiml")

@@ -535,7 +535,7 @@ def test_fiml_estimation_drives_the_invariance_ladder():
     labels = REF["hs_missing_configural"]["group_labels"]
     d = data("HSM")
     est = fiml_estimation(d, model.observed, d["school"], labels)
-    assert est.missing == "ml" and not est.robust and [m.n for m in est.moments] == REF["hs_missing_scalar"]["nobs"]
+    assert est.missing == "fiml" and not est.robust and [m.n for m in est.moments] == REF["hs_missing_scalar"]["nobs"]
     ladder = Ladder(model, est, labels)
     for step, name in (("configural", "hs_missing_configural"), ("scalar", "hs_missing_scalar")):
         lm = ladder.fit(step)

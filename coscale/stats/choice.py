@@ -23,7 +23,10 @@ import numpy as np
 
 #: estimators and missing-data methods this version can fit
 AVAILABLE_ESTIMATORS = ("ML", "MLM", "MLR")
-AVAILABLE_MISSING = ("listwise",)
+AVAILABLE_MISSING = ("listwise", "fiml")
+#: estimators that can be combined with FIML
+FIML_ESTIMATORS = ("ML",)
+MISSING_ALIASES = {"ml": "fiml", "fiml": "fiml", "listwise": "listwise", "auto": "auto"}
 
 SKEW_CUT = 1.0
 KURTOSIS_CUT = 1.0
@@ -83,7 +86,7 @@ def choose(frame, instrument, estimator: str = "auto", missing: str = "auto") ->
     instrument : Instrument
         Its scales may declare ``response: {type: ordinal}``.
     estimator : {"auto", "ML", "MLM", "MLR"}
-    missing : {"auto", "listwise"}
+    missing : {"auto", "listwise", "fiml"} (``"ml"`` is an alias of ``"fiml"``)
 
     Returns
     -------
@@ -92,11 +95,17 @@ def choose(frame, instrument, estimator: str = "auto", missing: str = "auto") ->
     from coscale.errors import InputError
 
     estimator = estimator.upper() if estimator.lower() != "auto" else "auto"
-    missing = missing.lower()
     if estimator != "auto" and estimator not in AVAILABLE_ESTIMATORS:
         raise InputError(f"--estimator {estimator}: choose from auto, {', '.join(AVAILABLE_ESTIMATORS)}")
-    if missing not in ("auto",) + AVAILABLE_MISSING:
+    if missing.lower() not in MISSING_ALIASES:
         raise InputError(f"--missing {missing}: choose from auto, {', '.join(AVAILABLE_MISSING)}")
+    missing = MISSING_ALIASES[missing.lower()]
+    requested = estimator
+    if missing == "fiml" and estimator not in ("auto",) + FIML_ESTIMATORS:
+        raise InputError(
+            f"--estimator {estimator} with --missing fiml: this version combines full-information ML only with "
+            f"{', '.join(FIML_ESTIMATORS)}; use --missing listwise or --estimator ML"
+        )
     values = frame[instrument.columns].to_numpy(dtype=float)
     cats, skew, kurt = _shape(values)
     n_missing = int(np.isnan(values).sum())
@@ -120,10 +129,25 @@ def choose(frame, instrument, estimator: str = "auto", missing: str = "auto") ->
                   f"|excess kurtosis| {kurt:.2f}), so normal-theory ML.")
 
     if missing == "auto":
-        missing = "listwise"
-        if n_missing:
-            reason += (f" {n_missing} answers are missing; full-information ML is not available in this version, "
-                       "so respondents with a missing answer are left out (listwise).")
+        if not n_missing:
+            missing = "listwise"
+        elif estimator in FIML_ESTIMATORS:
+            missing = "fiml"
+            reason += (f" {n_missing} answers are missing, so full-information ML uses every answer given "
+                       "(FIML; Enders 2010).")
+        elif requested == "auto":
+            reason += (f" {n_missing} answers are missing: full-information ML uses every answer given (FIML; "
+                       f"Enders 2010), and this version combines it with ML only, so ML with FIML is used "
+                       f"instead of {estimator}.")
+            estimator, missing = "ML", "fiml"
+        else:
+            missing = "listwise"
+            reason += (f" {n_missing} answers are missing; {estimator} with full-information ML is not available "
+                       "in this version, so respondents with a missing answer are left out (listwise).")
+    elif missing == "fiml":
+        if estimator not in FIML_ESTIMATORS:
+            estimator = "ML"
+        reason += f" Full-information ML (FIML) uses every answer given ({n_missing} missing)."
     elif n_missing:
         reason += f" {n_missing} answers are missing; respondents with a missing answer are left out (listwise)."
     return Choice(estimator, missing, reason, cats, skew, kurt, n_missing)

@@ -14,6 +14,9 @@ ML        normal-theory ML, expected-information SEs                 ``estimator
 MLM       ML estimates, robust SEs, Satorra-Bentler scaled test      ``estimator = "MLM"``
 MLR       ML estimates, Huber-White SEs, Yuan-Bentler scaled test    ``estimator = "MLR"``
 ========  =========================================================  ====================
+
+With ``missing = "fiml"`` the same interface is served by
+:class:`coscale.stats.fiml.FimlEstimation`.
 """
 
 from __future__ import annotations
@@ -108,3 +111,17 @@ def ml_estimation(frame, variables, group=None, group_order=None, estimator: str
 
         fourth = listwise_fourth_moments(frame, variables, group, group_order)
     return Estimation(estimator, "listwise", moments, fourth)
+
+
+def estimation_for(estimator: str, missing: str, frame, variables, group=None, group_order=None):
+    """The estimation object for an estimator and a missing-data method.
+
+    ``missing = "fiml"`` fits every model by full-information ML
+    (:mod:`coscale.stats.fiml`, lavaan ``missing = "ml"``); ``"listwise"``
+    uses the complete rows.
+    """
+    if missing == "fiml":
+        from coscale.stats.fiml import fiml_estimation
+
+        return fiml_estimation(frame, variables, group, group_order, estimator=estimator)
+    return ml_estimation(frame, variables, group, group_order, estimator=estimator)

@@ -949,12 +949,12 @@ class FimlEstimation:
         ``"ML"`` (robust FIML, lavaan's MLR with missing = "ml", is not
         available).
     missing : str
-        ``"ml"``.
+        ``"fiml"`` (lavaan's ``missing = "ml"``).
     """
 
     patterns: list
     estimator: str = "ML"
-    missing: str = "ml"
+    missing: str = "fiml"
     h1: list | None = None
     moments: list = dataclasses.field(default_factory=list)
     fourth: list | None = None

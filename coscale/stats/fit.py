@@ -48,6 +48,9 @@ def baseline_chisq(fit: Fit) -> tuple[float, int]:
     chi-square = sum_g N_g (log|diag S_g| - log|S_g|).
     Equivalent R: ``fitMeasures(fit, c("baseline.chisq", "baseline.df"))``.
     """
+    own = getattr(fit, "baseline", None)  # FIML fits carry their own (FIML) baseline
+    if own is not None:
+        return float(own[0]), int(own[1])
     chisq = 0.0
     for mm in fit.moments:
         sign, ld = np.linalg.slogdet(mm.cov)

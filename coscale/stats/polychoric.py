@@ -622,10 +622,8 @@ def _nacov(codes: np.ndarray, pairs: _Pairs, thresholds: list, rho: np.ndarray) 
     base = (np.arange(npairs) * km * km)[None, :]
     inner = np.zeros((nth + npairs, nth + npairs))
     chunk = max(1, int(4_000_000 // max(nth + npairs, 1)))
-    rows_all = np.arange(n)
     for start in range(0, n, chunk):
         c = codes[start : start + chunk]
-        rows = rows_all[: len(c)]
         sc = np.empty((len(c), nth + npairs))
         sth = np.zeros((len(c), nth))
         for j in range(p):
@@ -633,7 +631,6 @@ def _nacov(codes: np.ndarray, pairs: _Pairs, thresholds: list, rho: np.ndarray) 
         sc[:, :nth] = sth
         sc[:, nth:] = table[base + c[:, pairs.j] * km + c[:, pairs.i]]
         inner += sc.T @ sc
-        del rows
     # A11: per-item blocks of the threshold part of INNER
     a11_inv = np.zeros((nth, nth))
     for j in range(p):
