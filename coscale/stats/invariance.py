@@ -238,6 +238,13 @@ class Ladder:
         self.std_lv = std_lv
 
     def fit(self, step: str, partial=(), start: Fit | None = None) -> LadderModel:
+        """Fit a step of the ladder (with ``partial`` constraints released) and its fit measures."""
+        fit = self.fit_only(step, partial, start)
+        name = step if not partial else f"{step} (partial)"
+        return LadderModel(name, step, fit, self.estimation.measures(fit), tuple(partial))
+
+    def fit_only(self, step: str, partial=(), start: Fit | None = None) -> Fit:
+        """The fit alone, without fit measures (for dMACS refits)."""
         pt = build_partable(
             self.model,
             len(self.moments),
@@ -250,8 +257,7 @@ class Ladder:
         fit = self.estimation.fit(pt, start=x0)
         if not fit.converged and x0 is not None:
             fit = self.estimation.fit(pt)
-        name = step if not partial else f"{step} (partial)"
-        return LadderModel(name, step, fit, self.estimation.measures(fit), tuple(partial))
+        return fit
 
     def run(
         self,
@@ -450,7 +456,7 @@ def dmacs(ladder: Ladder, anchor: LadderModel) -> list[dict]:
             extra.append(f"{item}~1")
             missing = [e for e in extra if e not in freed]
             if missing:
-                fitted = ladder.fit(anchor.step, tuple(anchor.partial) + tuple(missing), start=anchor.fit).fit
+                fitted = ladder.fit_only(anchor.step, tuple(anchor.partial) + tuple(missing), start=anchor.fit)
             else:
                 fitted = anchor.fit
             for g in range(1, len(ladder.moments)):
