@@ -60,14 +60,26 @@ def _verdict(topic, subject, key, value, label=None) -> Verdict:
     return Verdict(topic, subject, criterion, float(value), holds, f"{name} = {_fmt(value)} {word} {op} {_fmt(cut)}.")
 
 
-def _fit_verdicts(subject: str, fit: dict, estimation) -> list[Verdict]:
-    """Hu & Bentler (1999) verdicts; robust CFI/TLI/RMSEA for robust estimators (Brosseau-Liard & Savalei 2014)."""
+def _finite(x) -> bool:
+    return x is not None and np.isfinite(x)
+
+
+def _fit_verdicts(subject: str, fit: dict, robust: bool) -> list[Verdict]:
+    """Hu & Bentler (1999) verdicts on CFI, TLI, RMSEA and SRMR.
+
+    Robust estimators (MLM, MLR, WLSMV) are judged on the robust indices
+    (Brosseau-Liard & Savalei 2014; Savalei 2021 for WLSMV), or the scaled
+    ones where the robust ones are undefined.
+    """
     out = []
     for key in ("cfi", "tli", "rmsea", "srmr"):
         name = key
-        if estimation.robust and key != "srmr" and fit.get(f"{key}_robust") is not None:
-            name = f"{key}_robust"
-        label = key.upper() + (" (robust)" if name != key else "")
+        if robust and key != "srmr":
+            for suffix in ("_robust", "_scaled"):
+                if _finite(fit.get(key + suffix)):
+                    name = key + suffix
+                    break
+        label = key.upper() + {"_robust": " (robust)", "_scaled": " (scaled)"}.get(name[len(key):], "")
         out.append(_verdict("fit", subject, key, fit[name], label))
     return out
 
@@ -123,6 +135,52 @@ def _one_factor(frame: pd.DataFrame, scale, missing: str = "listwise") -> tuple[
     return {k: fm[k] for k in keep}, float(omega), [f"{scale.name} (one-factor CFA): {w}" for w in fit.warnings]
 
 
+def _ordinal_cfa(frame: pd.DataFrame, model: MeasurementModel, std_lv: bool) -> CFAResult:
+    """The instrument CFA on ordinal items by WLSMV (listwise), as a :class:`CFAResult`.
+
+    Equivalent R: ``lavaan::cfa(model, data, ordered = TRUE, estimator = "WLSMV")``.
+    """
+    from coscale.stats.wls import fit_wlsmv
+
+    ofit = fit_wlsmv(model, frame[model.observed], std_lv=std_lv)
+    psi = ofit.matrices["psi"]
+    sd = np.sqrt(np.clip(np.diag(psi), 1e-300, None))
+    return CFAResult(
+        estimator="WLSMV",
+        missing="listwise",
+        n=int(ofit.n),
+        model=model_syntax(model),
+        converged=bool(ofit.converged),
+        iterations=int(ofit.iterations),
+        fit=dict(ofit.fit_measures),
+        estimates=[{**row, "group": row.get("group", "")} for row in ofit.estimates],
+        factor_correlations={"factors": list(ofit.factors), "matrix": (psi / np.outer(sd, sd)).tolist()},
+        modification_indices=[],
+        warnings=list(ofit.warnings),
+    )
+
+
+def _ordinal_reliability(frame: pd.DataFrame, scale) -> tuple[float | None, float | None, list[str]]:
+    """Ordinal alpha (polychoric matrix) and categorical omega (one-factor WLSMV fit) of a scale.
+
+    Equivalent R: ``psych::alpha(lavCor(items, ordered = TRUE))`` and
+    ``semTools::compRelSEM(cfa(..., ordered = TRUE))`` (Green & Yang 2009).
+    """
+    from coscale.stats.polychoric import polychoric
+    from coscale.stats.wls import fit_wlsmv, ordinal_alpha, ordinal_omega
+
+    cols = scale.columns
+    rows = frame[cols].dropna()
+    if len(cols) < 3 or len(rows) <= len(cols):
+        return None, None, [f"{scale.name}: too few items or answers for ordinal alpha and omega."]
+    stats_ = polychoric(rows.to_numpy(), cols)
+    fit = fit_wlsmv(MeasurementModel(((scale.name, tuple(cols)),)), stats_)
+    omega = ordinal_omega(fit).get(scale.name)
+    return float(ordinal_alpha(stats_.correlation)), (None if omega is None else float(omega)), [
+        f"{scale.name} (ordinal one-factor CFA): {w}" for w in fit.warnings
+    ]
+
+
 def _refuse_constant_items(prepared, source: str) -> None:
     """An item with one answer for everyone carries no information: stop with one clear line."""
     for column in prepared.screening.zero_variance_items:
@@ -145,6 +203,7 @@ def validate(
     seed: int = 20261128,
     estimator: str = "auto",
     missing: str = "auto",
+    ordinal: bool = False,
     std_lv: bool = False,
 ) -> ValidationResult:
     """Validate the scales of a survey: screening, items, reliability, CFA, validity.
@@ -166,10 +225,12 @@ def validate(
         Replicates for a percentile bootstrap CI of alpha (0: Feldt's CI).
     seed : int
         Seed of the bootstrap.
-    estimator : {"auto", "ML", "MLM", "MLR"}
+    estimator : {"auto", "ML", "MLM", "MLR", "WLSMV"}
         ``auto`` chooses from the answers (:func:`coscale.stats.choice.choose`).
-    missing : {"auto", "listwise"}
-        Missing-data handling of the CFA.
+    missing : {"auto", "listwise", "fiml"}
+        Missing-data handling of the CFA (``auto``: FIML when answers are missing).
+    ordinal : bool
+        Treat every item as ordinal (WLSMV), as a scale's ``response: {type: ordinal}`` does.
     std_lv : bool
         Identify factors by unit variances instead of marker items.
 
@@ -187,24 +248,38 @@ def validate(
     prepared = prepare(data, instrument, source=source, id_column=id_column, coerce_out_of_range=coerce_out_of_range)
     frame = prepared.data
     _refuse_constant_items(prepared, source)
-    choice = choose(frame, instrument, estimator, missing)
+    choice = choose(frame, instrument, estimator, missing, ordinal)
     warnings: list[str] = list(prepared.screening.warnings)
     verdicts: list[Verdict] = []
 
     # -- the whole instrument: one CFA, each scale a factor ----------------
     model = MeasurementModel.from_instrument(instrument)
-    estimation = estimation_for(choice.estimator, choice.missing, frame, model.observed)
-    moments = estimation.moments
+    ordinal = choice.estimator == "WLSMV"
     cfa = None
     std_by_scale: dict[str, np.ndarray] = {}
     var_by_scale: dict[str, np.ndarray] = {}
-    usable = moments[0].n if moments else 0
+    if ordinal:
+        estimation = None
+        usable = int(frame[model.observed].notna().all(axis=1).sum())
+    else:
+        estimation = estimation_for(choice.estimator, choice.missing, frame, model.observed)
+        moments = estimation.moments
+        usable = moments[0].n if moments else 0
     if usable <= len(model.observed):
         who = "answered every item" if choice.missing == "listwise" else "answered"
         warnings.append(
             f"Only {usable} respondents {who}: too few for a CFA of "
             f"{len(model.observed)} items, so no CFA was fitted."
         )
+    elif ordinal:
+        cfa = _ordinal_cfa(frame, model, std_lv)
+        warnings += cfa.warnings
+        for f, items in model.indicators:
+            std_by_scale[f] = np.array(
+                [e["std_all"] for e in cfa.estimates if e["op"] == "=~" and e["lhs"] == f and e["rhs"] in items]
+            )
+            var_by_scale[f] = np.ones(len(items))  # latent responses have unit variance
+        verdicts += _fit_verdicts("instrument", cfa.fit, True)
     else:
         fit = estimation.fit(build_partable(model, std_lv=std_lv))
         cfa = cfa_result(fit, model, estimation)
@@ -215,7 +290,7 @@ def validate(
                 [e["std_all"] for e in cfa.estimates if e["op"] == "=~" and e["lhs"] == f and e["rhs"] in items]
             )
             var_by_scale[f] = np.array([variances[it] for it in items])
-        verdicts += _fit_verdicts("instrument", cfa.fit, estimation)
+        verdicts += _fit_verdicts("instrument", cfa.fit, estimation.robust)
 
     # -- per scale: items and reliability ----------------------------------
     scale_results = []
@@ -233,6 +308,10 @@ def validate(
             for name, row in stats_frame.iterrows()
         ]
         one_fit, omega, w = _one_factor(frame, scale, choice.missing)
+        alpha_ord = omega_ord = None
+        if ordinal:
+            alpha_ord, omega_ord, w_ord = _ordinal_reliability(frame, scale)
+            w = w + w_ord
         std = std_by_scale.get(scale.name)
         cr = rel.composite_reliability(std) if std is not None and len(std) else None
         # AVE as semTools::AVE: explained variance over summed observed item variances
@@ -246,6 +325,8 @@ def validate(
             omega=omega,
             composite_reliability=None if cr is None else float(cr),
             ave=None if ave is None else float(ave),
+            alpha_ordinal=alpha_ord,
+            omega_ordinal=omega_ord,
         )
         scale_results.append(
             ScaleResult(
@@ -262,6 +343,9 @@ def validate(
         warnings += w
         verdicts.append(_verdict("reliability", scale.name, "alpha", reliability.alpha, "Alpha"))
         verdicts.append(_verdict("reliability", scale.name, "omega", omega, "Omega"))
+        if ordinal:
+            verdicts.append(_verdict("reliability", scale.name, "alpha", alpha_ord, "Ordinal alpha"))
+            verdicts.append(_verdict("reliability", scale.name, "omega", omega_ord, "Ordinal omega"))
         verdicts.append(_verdict("convergent", scale.name, "composite_reliability", reliability.composite_reliability, "CR"))
         verdicts.append(_verdict("convergent", scale.name, "ave", reliability.ave, "AVE"))
 
@@ -344,6 +428,7 @@ def invariance(
     alpha: float = 0.05,
     estimator: str = "auto",
     missing: str = "auto",
+    ordinal: bool = False,
     dmacs: bool = True,
 ):
     """Test measurement invariance across groups: the ladder, partial invariance, latent means.
@@ -367,6 +452,8 @@ def invariance(
         Search for partial invariance when a step fails.
     alpha : float
         Family-wise level of the score tests in that search (Holm).
+    estimator, missing, ordinal
+        As for :func:`validate`.
     dmacs : bool
         Compute dMACS for every item (one extra fit per item).
 
@@ -392,7 +479,7 @@ def invariance(
         coerce_out_of_range=coerce_out_of_range,
     )
     _refuse_constant_items(prepared, source)
-    choice = choose(prepared.data, instrument, estimator, missing)
+    choice = choose(prepared.data, instrument, estimator, missing, ordinal)
     labels = prepared.group
     order = list(groups) if groups else list(dict.fromkeys(labels.tolist()))
     if len(order) < 2:
@@ -409,16 +496,23 @@ def invariance(
                 f"{source}, column {group}: group \"{name}\" has {n} respondents who {who}; "
                 f"at least {needed} are needed for {len(model.observed)} items"
             )
-    estimation = estimation_for(choice.estimator, choice.missing, prepared.data, model.observed, labels, order)
-    moments = estimation.moments
-    if len(moments) != len(order):  # the saturated model could not be estimated in some group
-        raise InputError(
-            f"{source}, column {group}: too few answers in some group to estimate its covariance matrix "
-            f"({len(model.observed)} items)"
-        )
     rule = inv.CRITERIA[criteria]
-    ladder = inv.Ladder(model, estimation, order, std_lv=std_lv)
-    run = ladder.run(rule, search=partial, alpha=alpha)
+    ordinal = choice.estimator == "WLSMV"
+    if ordinal:
+        frame = prepared.data[model.observed].assign(**{"__group__": labels.to_numpy()})
+        run = inv.run_ordinal_ladder(model, frame, "__group__", order, rule)
+        ladder = estimation = None
+        sizes = run.models[0].fit.nobs
+    else:
+        estimation = estimation_for(choice.estimator, choice.missing, prepared.data, model.observed, labels, order)
+        if len(estimation.moments) != len(order):  # the saturated model could not be estimated in some group
+            raise InputError(
+                f"{source}, column {group}: too few answers in some group to estimate its covariance matrix "
+                f"({len(model.observed)} items)"
+            )
+        sizes = [mm.n for mm in estimation.moments]
+        ladder = inv.Ladder(model, estimation, order, std_lv=std_lv)
+        run = ladder.run(rule, search=partial, alpha=alpha)
     warnings = list(prepared.screening.warnings) + list(run.warnings)
 
     models = []
@@ -431,7 +525,7 @@ def invariance(
                 partial=list(lm.partial),
                 converged=lm.fit.converged,
                 fit=lm.measures,
-                estimates=parameter_table(lm.fit),
+                estimates=list(lm.fit.estimates) if ordinal else parameter_table(lm.fit),
                 warnings=list(lm.fit.warnings),
             )
         )
@@ -456,8 +550,12 @@ def invariance(
     lm_model = None
     if run.accepted.get("scalar"):
         lm_model = run.model(run.accepted["scalar"])
-    latent = inv.latent_means(lm_model) if lm_model else []
-    dm = inv.dmacs(ladder, lm_model) if (lm_model and dmacs) else []
+    if ordinal:
+        latent = inv.ordinal_latent_means(lm_model) if lm_model else []
+        dm = []
+    else:
+        latent = inv.latent_means(lm_model) if lm_model else []
+        dm = inv.dmacs(ladder, lm_model) if (lm_model and dmacs) else []
     if not lm_model:
         warnings.append(
             "Scalar invariance does not hold, not even partially: latent means are not compared, because "
@@ -465,8 +563,9 @@ def invariance(
         )
 
     verdicts = []
-    verdicts += _fit_verdicts("configural", run.models[0].measures, estimation)
-    for step in inv.LADDER[1:]:
+    verdicts += _fit_verdicts("configural", run.models[0].measures, ordinal or estimation.robust)
+    steps = list(inv.ORDINAL_STEPS.values())[1:] if ordinal else inv.LADDER[1:]
+    for step in steps:
         if step not in run.accepted:
             verdicts.append(Verdict("invariance", step, rule.describe(step), None, None,
                                     f"{step.capitalize()} invariance was not tested: a lower step failed."))
@@ -474,7 +573,7 @@ def invariance(
         last = [c for c in run.comparisons if c.step == step][-1]
         name = run.accepted[step]
         step_freed = [f for f in run.freed if f.step == step]
-        r = " (robust)" if estimation.robust else ""
+        r = " (scaled)" if ordinal else " (robust)" if estimation.robust else ""
         deltas = (f"ΔCFI{r} = {last.delta_cfi:+.3f}, ΔRMSEA{r} = {last.delta_rmsea:+.3f}, "
                   f"ΔSRMR = {last.delta_srmr:+.3f}, Δχ²({last.df_diff}) = {last.chisq_diff:.2f}")
         if name and not step_freed:
@@ -509,9 +608,9 @@ def invariance(
         screening=prepared.screening.to_dict(),
         estimation=choice.to_dict(),
         group_column=group,
-        groups=[{"name": mm.name, "n": mm.n} for mm in moments],
+        groups=[{"name": name, "n": int(n)} for name, n in zip(order, sizes)],
         criteria={"name": rule.name, "citation": rule.citation,
-                  "rules": {s: rule.describe(s) for s in inv.LADDER[1:]}},
+                  "rules": {s: rule.describe(s) for s in steps}},
         models=models,
         comparisons=comparisons,
         partial=freed,

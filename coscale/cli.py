@@ -117,8 +117,9 @@ def validate(
     ),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="Bootstrap replicates for the CI of alpha (0: Feldt)."),
     seed: int = typer.Option(20261128, "--seed", help="Seed for the bootstrap."),
-    estimator: str = typer.Option("auto", "--estimator", "-e", help="auto, ML, MLM or MLR (auto chooses from the answers and says why)."),
-    missing: str = typer.Option("auto", "--missing", help="Missing answers: auto or listwise."),
+    estimator: str = typer.Option("auto", "--estimator", "-e", help="auto, ML, MLM, MLR or WLSMV (auto chooses from the answers and says why)."),
+    missing: str = typer.Option("auto", "--missing", help="Missing answers: auto (FIML when any are missing), fiml or listwise."),
+    ordinal: bool = typer.Option(False, "--ordinal", help="Treat the items as ordinal (polychoric correlations, WLSMV)."),
     std_lv: bool = typer.Option(False, "--std-lv", help="Identify factors by unit variance instead of marker items."),
     fmt: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Output format."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
@@ -148,6 +149,7 @@ def validate(
             seed=seed,
             estimator=estimator,
             missing=missing,
+            ordinal=ordinal,
             std_lv=std_lv,
         )
         from coscale.report.terminal import render_validation
@@ -180,8 +182,9 @@ def invariance(
     coerce_out_of_range: bool = typer.Option(
         False, "--coerce-out-of-range", help="Treat answers outside the response range as missing instead of failing."
     ),
-    estimator: str = typer.Option("auto", "--estimator", "-e", help="auto, ML, MLM or MLR (auto chooses from the answers and says why)."),
-    missing: str = typer.Option("auto", "--missing", help="Missing answers: auto or listwise."),
+    estimator: str = typer.Option("auto", "--estimator", "-e", help="auto, ML, MLM, MLR or WLSMV (auto chooses from the answers and says why)."),
+    missing: str = typer.Option("auto", "--missing", help="Missing answers: auto (FIML when any are missing), fiml or listwise."),
+    ordinal: bool = typer.Option(False, "--ordinal", help="Treat the items as ordinal (polychoric correlations, WLSMV)."),
     fmt: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Output format."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
     fail_on: List[str] = typer.Option(
@@ -215,6 +218,7 @@ def invariance(
             alpha=alpha,
             estimator=estimator,
             missing=missing,
+            ordinal=ordinal,
         )
         from coscale.report.terminal_invariance import render_invariance
 

@@ -68,6 +68,8 @@ class Reliability:
     omega: float | None
     composite_reliability: float | None
     ave: float | None
+    alpha_ordinal: float | None = None  # from the polychoric matrix (ordinal items only)
+    omega_ordinal: float | None = None  # Green & Yang (2009) categorical omega (ordinal items only)
 
 
 @dataclass

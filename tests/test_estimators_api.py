@@ -109,3 +109,18 @@ def test_fiml_invariance_finds_planted_item():
 def test_robust_estimator_with_fiml_is_refused():
     with pytest.raises(InputError, match="--estimator MLM with --missing fiml"):
         coscale.validate(pd.read_csv(EXAMPLE), "coproduction", estimator="MLM", missing="fiml")
+
+
+RFIML = json.loads((HERE / "reference" / "robust_fiml.json").read_text())["cases"]
+
+
+def test_auto_uses_mlr_with_fiml_for_skewed_items_with_missing_answers():
+    """HS with missing values: cfa(HS.model, data, estimator = "MLR", missing = "ml") (robust_fiml.R)."""
+    case = RFIML["hs_missing_mlr"]
+    assert case["call"] == "cfa(HS.model, data = HSM, estimator = 'MLR', missing = 'ml')"
+    ref = case["fit_measures"]
+    data = pd.read_csv(HERE / "data" / "holzinger1939_missing.csv")
+    res = coscale.validate(data, HS_SCALES)
+    assert (res.cfa.estimator, res.cfa.missing) == ("MLR", "fiml")
+    for key in ("chisq", "chisq_scaled", "cfi_robust", "tli_robust", "rmsea_robust", "srmr"):
+        assert res.cfa.fit[key] == pytest.approx(ref[key.replace("_", ".")], abs=1e-3), key

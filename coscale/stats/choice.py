@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 #: estimators and missing-data methods this version can fit
-AVAILABLE_ESTIMATORS = ("ML", "MLM", "MLR")
+AVAILABLE_ESTIMATORS = ("ML", "MLM", "MLR", "WLSMV")
 AVAILABLE_MISSING = ("listwise", "fiml")
 #: estimators that can be combined with FIML
-FIML_ESTIMATORS = ("ML",)
+FIML_ESTIMATORS = ("ML", "MLR")
 MISSING_ALIASES = {"ml": "fiml", "fiml": "fiml", "listwise": "listwise", "auto": "auto"}
 
 SKEW_CUT = 1.0
@@ -76,7 +76,7 @@ def _answers(categories: int) -> str:
     return f"{categories} answer categories" if categories <= 10 else "Scores with many distinct values"
 
 
-def choose(frame, instrument, estimator: str = "auto", missing: str = "auto") -> Choice:
+def choose(frame, instrument, estimator: str = "auto", missing: str = "auto", ordinal: bool = False) -> Choice:
     """Pick the estimator and the missing-data method.
 
     Parameters
@@ -85,8 +85,10 @@ def choose(frame, instrument, estimator: str = "auto", missing: str = "auto") ->
         Prepared item data (after recoding).
     instrument : Instrument
         Its scales may declare ``response: {type: ordinal}``.
-    estimator : {"auto", "ML", "MLM", "MLR"}
+    estimator : {"auto", "ML", "MLM", "MLR", "WLSMV"}
     missing : {"auto", "listwise", "fiml"} (``"ml"`` is an alias of ``"fiml"``)
+    ordinal : bool
+        Treat every item as ordinal (``--ordinal``).
 
     Returns
     -------
@@ -113,12 +115,16 @@ def choose(frame, instrument, estimator: str = "auto", missing: str = "auto") ->
 
     if estimator != "auto":
         reason = f"{estimator} was requested."
-    elif declared or cats <= 4:
+        if ordinal and estimator != "WLSMV":
+            raise InputError(f"--ordinal with --estimator {estimator}: ordinal items are estimated by WLSMV")
+    elif declared or ordinal or cats <= 4:
         why = (f"the scale file declares {', '.join(declared)} ordinal" if declared
+               else "the items were declared ordinal (--ordinal)" if ordinal
                else f"the items have at most {cats} answer categories")
-        estimator = "MLR"
-        reason = (f"{why.capitalize()}, which calls for an ordinal estimator (WLSMV; Rhemtulla, Brosseau-Liard "
-                  "& Savalei 2012); this version has none yet, so robust ML (MLR) is used.")
+        estimator = "WLSMV"
+        reason = (f"{why[0].upper() + why[1:]}, so they are treated as ordinal: polychoric correlations and "
+                  "WLSMV (diagonally weighted least squares with mean- and variance-adjusted test statistic; "
+                  "Rhemtulla, Brosseau-Liard & Savalei 2012).")
     elif skew > SKEW_CUT or kurt > KURTOSIS_CUT:
         estimator = "MLR"
         reason = (f"{_answers(cats)} with marked non-normality (largest |skewness| {skew:.2f}, "
@@ -128,6 +134,13 @@ def choose(frame, instrument, estimator: str = "auto", missing: str = "auto") ->
         reason = (f"{_answers(cats)} and no marked non-normality (largest |skewness| {skew:.2f}, "
                   f"|excess kurtosis| {kurt:.2f}), so normal-theory ML.")
 
+    if estimator == "WLSMV":
+        if missing == "fiml":
+            raise InputError("--missing fiml with ordinal items (WLSMV): use --missing listwise (lavaan's default for WLSMV)")
+        missing = "listwise"
+        if n_missing:
+            reason += f" {n_missing} answers are missing; respondents with a missing answer are left out (listwise)."
+        return Choice(estimator, missing, reason, cats, skew, kurt, n_missing)
     if missing == "auto":
         if not n_missing:
             missing = "listwise"

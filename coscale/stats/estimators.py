@@ -16,7 +16,9 @@ MLR       ML estimates, Huber-White SEs, Yuan-Bentler scaled test    ``estimator
 ========  =========================================================  ====================
 
 With ``missing = "fiml"`` the same interface is served by
-:class:`coscale.stats.fiml.FimlEstimation`.
+:class:`coscale.stats.fiml.FimlEstimation` (ML) and
+:class:`coscale.stats.robust_fiml.RobustFimlEstimation` (MLR: lavaan's
+``estimator = "MLR", missing = "ml"``). MLM needs complete data.
 """
 
 from __future__ import annotations
@@ -121,6 +123,10 @@ def estimation_for(estimator: str, missing: str, frame, variables, group=None, g
     uses the complete rows.
     """
     if missing == "fiml":
+        if estimator == "MLR":
+            from coscale.stats.robust_fiml import robust_fiml_estimation
+
+            return robust_fiml_estimation(frame, variables, group, group_order)
         from coscale.stats.fiml import fiml_estimation
 
         return fiml_estimation(frame, variables, group, group_order, estimator=estimator)

@@ -50,7 +50,7 @@ class Criteria:
 
     def describe(self, step: str) -> str:
         if self.name == "chen2007":
-            srmr = ".030" if step == "metric" else ".010"
+            srmr = ".030" if step in ("metric", "thresholds") else ".010"
             return (
                 f"fails when CFI drops by .010 or more together with RMSEA rising by .015 or more "
                 f"or SRMR rising by {srmr} or more ({self.citation})"
@@ -62,7 +62,7 @@ class Criteria:
     def holds(self, step: str, delta_cfi: float, delta_rmsea: float, delta_srmr: float, pvalue: float) -> bool:
         eps = 1e-12
         if self.name == "chen2007":
-            srmr_cut = 0.030 if step == "metric" else 0.010
+            srmr_cut = 0.030 if step in ("metric", "thresholds") else 0.010
             worse = delta_cfi <= -0.010 + eps and (delta_rmsea >= 0.015 - eps or delta_srmr >= srmr_cut - eps)
             return not worse
         if self.name == "cheung-rensvold2002":
@@ -472,4 +472,83 @@ def dmacs(ladder: Ladder, anchor: LadderModel) -> list[dict]:
                         "flagged": any(e in freed for e in extra),
                     }
                 )
+    return out
+
+
+# -- ordinal items: the Wu & Estabrook (2016) ladder ------------------------------
+
+#: Wu & Estabrook steps and the names coscale reports them under
+ORDINAL_STEPS = {"configural": "configural", "thresholds": "thresholds", "loadings": "metric", "intercepts": "scalar"}
+
+
+def run_ordinal_ladder(model: MeasurementModel, data, group: str, group_order: list, criteria: Criteria) -> LadderResult:
+    """The invariance ladder for ordinal items by WLSMV (Wu & Estabrook 2016).
+
+    Steps: configural; thresholds equal; loadings equal too (reported as
+    metric); intercepts equal too (scalar), each against the previous one by
+    the scaled chi-square difference test (lavaan ``lavTestLRT``, Satorra
+    2000) and the changes in the scaled CFI and RMSEA (the robust ones are
+    undefined once thresholds are constrained, as in lavaan 0.6.14). No
+    partial-invariance search for ordinal items yet.
+
+    Equivalent R: ``semTools::measEq.syntax(ID.cat = "Wu.Estabrook.2016",
+    ID.fac = "std.lv", group.equal = ...)`` fitted with ``cfa(..., ordered =
+    TRUE, estimator = "WLSMV")``.
+    """
+    from coscale.stats.wls import invariance_ladder
+
+    ladder = invariance_ladder(model, data, group, group_order=group_order)
+    models, comparisons, accepted = [], [], {}
+    previous = None
+    for we_step, step in ORDINAL_STEPS.items():
+        fit = ladder["fits"][we_step]
+        current = LadderModel(step, step, fit, dict(fit.fit_measures), ())
+        models.append(current)
+        if previous is None:
+            accepted[step] = step
+        else:
+            test = ladder["tests"][we_step]
+            a, b = current.measures, previous.measures
+            deltas = {k: a.get(f"{k}_scaled", a[k]) - b.get(f"{k}_scaled", b[k]) for k in ("cfi", "rmsea")}
+            dsrmr = a["srmr"] - b["srmr"]
+            holds = criteria.holds(step, deltas["cfi"], deltas["rmsea"], dsrmr, test["pvalue"])
+            comparisons.append(
+                Comparison(step, previous.name, step, float(test["chisq_diff"]), int(test["df_diff"]),
+                           float(test["pvalue"]), float(deltas["cfi"]), float(deltas["rmsea"]), float(dsrmr),
+                           bool(holds), criteria.describe(step))
+            )
+            accepted[step] = step if holds else ""
+            if not holds:
+                break
+        previous = current
+    warnings = ["Partial invariance is not searched for ordinal items in this version: a failed step ends the ladder."] \
+        if "" in accepted.values() else []
+    return LadderResult(models, comparisons, [], accepted, warnings)
+
+
+def ordinal_latent_means(model: LadderModel) -> list[dict]:
+    """Latent mean differences in an ordinal scalar model (factor means of groups 2.. against 0).
+
+    With Wu & Estabrook identification and ``std.lv`` the reference group's
+    factors have mean 0 and variance 1, so ``est`` is already in its SD
+    units; ``d`` divides by the pooled latent SD as :func:`latent_means` does.
+    """
+    fit = model.fit
+    rows = [r for r in fit.estimates if r["op"] == "~1" and r["lhs"] in fit.factors and r["free"]]
+    n = dict(zip(fit.group_labels, fit.nobs))
+    ref = fit.group_labels[0]
+    out = []
+    for r in rows:
+        var = {row["group"]: row["est"] for row in fit.estimates
+               if row["op"] == "~~" and row["lhs"] == r["lhs"] and row["rhs"] == r["lhs"]}
+        v1, vg = var.get(ref, 1.0), var.get(r["group"], 1.0)
+        n1, ng = n[ref], n[r["group"]]
+        pooled = ((n1 - 1) * v1 + (ng - 1) * vg) / (n1 + ng - 2)
+        se = r["se"]
+        out.append({
+            "factor": r["lhs"], "group": r["group"], "reference": ref, "est": float(r["est"]), "se": float(se),
+            "z": float(r["z"]), "pvalue": float(r["pvalue"]),
+            "ci_lower": float(r["est"] - 1.959963984540054 * se), "ci_upper": float(r["est"] + 1.959963984540054 * se),
+            "std_lv": float(r["std_lv"]), "d": float(r["est"] / np.sqrt(pooled)) if pooled > 0 else float("nan"),
+        })
     return out
