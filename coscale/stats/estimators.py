@@ -26,10 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from coscale.stats.estimate import Fit, fit_ml
-from coscale.stats.fit import fit_measures
+from coscale.stats.fit import chisq_difference, fit_measures
 
 ESTIMATORS = ("ML", "MLM", "MLR")
 
@@ -96,10 +95,7 @@ class Estimation:
             from coscale.stats.robust import scaled_difference
 
             return scaled_difference(less.robust, more.robust, less, more)
-        dchi = more.chisq - less.chisq
-        ddf = more.df - less.df
-        p = float(stats.chi2.sf(dchi, ddf)) if ddf > 0 else float("nan")
-        return {"chisq_diff": float(dchi), "df_diff": int(ddf), "pvalue": p}
+        return chisq_difference(less, more)
 
 
 def ml_estimation(frame, variables, group=None, group_order=None, estimator: str = "ML") -> Estimation:

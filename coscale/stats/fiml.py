@@ -54,10 +54,10 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from coscale.stats.estimate import Engine, Fit, _failed, _finish, minimize_scoring, start_values
-from coscale.stats.fit import fit_measures
+from coscale.stats.fit import chisq_difference, fit_measures
+from coscale.stats.probability import chi2_sf
 from coscale.stats.model import ALPHA, NU, ParTable
 from coscale.stats.moments import GroupMoments
 
@@ -914,7 +914,7 @@ def fiml_fit_measures(fit: FimlFit) -> dict:
     chisq, df = fit.chisq, fit.df
     out["baseline_chisq"] = float(bchisq)
     out["baseline_df"] = int(bdf)
-    out["baseline_pvalue"] = float(stats.chi2.sf(bchisq, bdf))
+    out["baseline_pvalue"] = chi2_sf(bchisq, bdf)
     d_model = max(chisq - df, 0.0)
     d_base = max(bchisq - bdf, 0.0)
     denom = max(d_model, d_base)
@@ -986,10 +986,7 @@ class FimlEstimation:
 
     def difference(self, less: Fit, more: Fit) -> dict:
         """Chi-square difference test of nested FIML fits (``lavaan::lavTestLRT``)."""
-        dchi = more.chisq - less.chisq
-        ddf = more.df - less.df
-        p = float(stats.chi2.sf(dchi, ddf)) if ddf > 0 else float("nan")
-        return {"chisq_diff": float(dchi), "df_diff": int(ddf), "pvalue": p}
+        return chisq_difference(less, more)
 
 
 def fiml_estimation(frame, variables, group=None, group_order=None, estimator: str = "ML") -> FimlEstimation:

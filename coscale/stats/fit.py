@@ -11,10 +11,12 @@ from the log-likelihood (Akaike 1974; Schwarz 1978).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy import optimize, stats
 
 from coscale.stats.estimate import Fit
+from coscale.stats.probability import NAN, bisect, chi2_cdf, chi2_sf
 
 FIT_NAMES = (
     "npar",
@@ -59,30 +61,58 @@ def baseline_chisq(fit: Fit) -> tuple[float, int]:
     return float(chisq), int(len(fit.moments) * p * (p - 1) // 2)
 
 
-def _rmsea_ci(chisq: float, df: int, n: int, groups: int, level: float = 0.90) -> tuple[float, float]:
-    """Noncentral chi-square interval for RMSEA (Browne & Cudeck 1993), as lavaan."""
-    if df <= 0 or not np.isfinite(chisq):
-        return float("nan"), float("nan")
-    upper_p = (1 + level) / 2  # 0.95
-    lower_p = (1 - level) / 2  # 0.05
+def rmsea(x2: float, df: float, n: int, groups: int = 1, c_hat: float = 1.0) -> float:
+    """lavaan's ``lav_fit_rmsea``: sqrt(max(X2 / (N df) - c / N, 0)) sqrt(G).
 
-    def ncp_for(prob):
-        # find lambda with P(X <= chisq | df, lambda) = prob; 0 if not reachable
-        f = lambda lam: stats.ncx2.cdf(chisq, df, lam) - prob if lam > 0 else stats.chi2.cdf(chisq, df) - prob
-        if f(0.0) < 0:
-            return 0.0
-        hi = max(chisq, 1.0)
-        while f(hi) > 0:
-            hi *= 2
-        return optimize.brentq(f, 0.0, hi, xtol=1e-12)
+    ``c_hat`` is 1 for the ordinary RMSEA and the scaling factor for the
+    robust one (Brosseau-Liard, Savalei & Li 2012; Savalei 2018). 0 when
+    df = 0, as lavaan.
+    """
+    if not (math.isfinite(x2) and math.isfinite(df)):
+        return NAN
+    if df <= 0:
+        return 0.0
+    if not math.isfinite(c_hat):
+        return NAN
+    return float(math.sqrt(max(x2 / n / df - c_hat / n, 0.0)) * math.sqrt(groups))
 
-    lam_lo = ncp_for(upper_p)
-    lam_hi = ncp_for(lower_p)
-    scale = np.sqrt(groups)
-    return (
-        float(np.sqrt(lam_lo / (n * df)) * scale),
-        float(np.sqrt(lam_hi / (n * df)) * scale),
-    )
+
+def rmsea_ci(x2: float, df: float, n: int, groups: int = 1, c_hat: float = 1.0, level: float = 0.90):
+    """RMSEA interval as lavaan's ``lav_fit_rmsea_ci`` (Browne & Cudeck 1993).
+
+    The noncentrality bounds lambda solve P(chi2_df(lambda) <= X2) = 0.95 and
+    0.05 (0 when out of reach; the upper search stops at max(N, 4 X2)); the
+    bounds are sqrt(c lambda / (N df)) sqrt(G). For the robust interval X2 is
+    the scaled statistic and c the scaling factor (Savalei 2018); for the
+    scaled interval df is tr(U Gamma), not an integer.
+    """
+    if not (math.isfinite(x2) and math.isfinite(df) and math.isfinite(n)):
+        return NAN, NAN
+    upper_p = 1 - (1 - level) / 2
+    lower_p = (1 - level) / 2
+    lo_f = lambda lam: chi2_cdf(x2, df, lam) - upper_p  # noqa: E731
+    hi_f = lambda lam: chi2_cdf(x2, df, lam) - lower_p  # noqa: E731
+    scale = math.sqrt(groups) if groups > 1 else 1.0
+    if df < 1 or lo_f(0.0) < 0.0:
+        lower = 0.0
+    else:
+        lower = float(math.sqrt(c_hat * bisect(lo_f, 0.0, max(x2, 1e-8)) / (n * df)) * scale)
+    top = max(n, x2 * 4)
+    if df < 1 or hi_f(top) > 0 or hi_f(0.0) < 0:
+        upper = 0.0
+    else:
+        upper = float(math.sqrt(c_hat * bisect(hi_f, 0.0, top) / (n * df)) * scale)
+    return lower, upper
+
+
+def chisq_difference(less, more) -> dict:
+    """Plain chi-square difference test of nested fits (``lavaan::lavTestLRT`` for ML).
+
+    ``less`` is the less restricted fit; both need ``chisq`` and ``df``.
+    """
+    dchi = more.chisq - less.chisq
+    ddf = more.df - less.df
+    return {"chisq_diff": float(dchi), "df_diff": int(ddf), "pvalue": chi2_sf(dchi, ddf)}
 
 
 def srmr(fit: Fit) -> float:
@@ -132,10 +162,10 @@ def fit_measures(fit: Fit) -> dict:
         "ntotal": n,
         "chisq": chisq,
         "df": df,
-        "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan"),
+        "pvalue": chi2_sf(chisq, df),
         "baseline_chisq": bchisq,
         "baseline_df": bdf,
-        "baseline_pvalue": float(stats.chi2.sf(bchisq, bdf)),
+        "baseline_pvalue": chi2_sf(bchisq, bdf),
     }
     d_model = max(chisq - df, 0.0)
     d_base = max(bchisq - bdf, 0.0)
@@ -146,15 +176,12 @@ def fit_measures(fit: Fit) -> dict:
     else:
         out["tli"] = 1.0
     out["nfi"] = float((bchisq - chisq) / bchisq) if bchisq > 0 else float("nan")
+    out["rmsea"] = rmsea(chisq, df, n, groups)
     if df > 0:
-        out["rmsea"] = float(np.sqrt(max(chisq / (n * df) - 1.0 / n, 0.0)) * np.sqrt(groups))
-        lo, hi = _rmsea_ci(chisq, df, n, groups)
-        out["rmsea_ci_lower"], out["rmsea_ci_upper"] = lo, hi
-        ncp0 = n * df * 0.05**2 / groups
-        out["rmsea_pvalue"] = float(stats.ncx2.sf(chisq, df, ncp0))
+        out["rmsea_ci_lower"], out["rmsea_ci_upper"] = rmsea_ci(chisq, df, n, groups)
+        out["rmsea_pvalue"] = 1.0 - chi2_cdf(chisq, df, n * df * 0.05**2 / groups)
     else:
-        out["rmsea"] = 0.0
-        out["rmsea_ci_lower"] = out["rmsea_ci_upper"] = out["rmsea_pvalue"] = float("nan")
+        out["rmsea_ci_lower"] = out["rmsea_ci_upper"] = out["rmsea_pvalue"] = NAN
     out["srmr"] = srmr(fit)
     out["logl"] = fit.logl
     out["unrestricted_logl"] = fit.unrestricted_logl

@@ -21,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from coscale.stats.estimate import Fit
+from coscale.stats.fit import chisq_difference
+from coscale.stats.probability import two_sided_p
 from coscale.stats.lagrange import release_tests
 from coscale.stats.model import LAMBDA, NU, THETA, MeasurementModel, ParTable, build_partable
 
@@ -165,10 +166,7 @@ def compare(constrained: LadderModel, less: LadderModel, step: str, criteria: Cr
         diff = estimation.difference(less.fit, constrained.fit)
         suffix = estimation.index_suffix
     else:
-        dchi0 = a["chisq"] - b["chisq"]
-        ddf0 = a["df"] - b["df"]
-        diff = {"chisq_diff": dchi0, "df_diff": ddf0,
-                "pvalue": float(stats.chi2.sf(dchi0, ddf0)) if ddf0 > 0 else float("nan")}
+        diff = chisq_difference(less.fit, constrained.fit)
         suffix = ""
     dchi, ddf, p = diff["chisq_diff"], diff["df_diff"], diff["pvalue"]
 
@@ -399,7 +397,7 @@ def latent_means(model: LadderModel) -> list[dict]:
                 "est": float(est[i]),
                 "se": float(se[i]),
                 "z": float(z),
-                "pvalue": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else float("nan"),
+                "pvalue": two_sided_p(z),
                 "ci_lower": float(est[i] - 1.959963984540054 * se[i]),
                 "ci_upper": float(est[i] + 1.959963984540054 * se[i]),
                 "std_lv": float(est[i] / np.sqrt(psig)) if psig > 0 else float("nan"),

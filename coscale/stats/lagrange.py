@@ -54,7 +54,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import stats
+from coscale.stats.probability import chi2_sf
 
 from coscale.stats.estimate import Engine, Fit
 from coscale.stats.fiml import FimlEngine, FimlFit
@@ -342,7 +342,7 @@ def release_tests(fit: Fit, kinds=None, *, information: str = "expected") -> lis
                 "rhs": pt.rhs[i0],
                 "x2": x2,
                 "df": len(rows),
-                "pvalue": float(stats.chi2.sf(x2, len(rows))),
+                "pvalue": chi2_sf(x2, len(rows)),
                 "epc": [float(e) for e in -0.5 * sol],
             }
         )

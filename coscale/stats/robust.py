@@ -66,9 +66,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
-
 from coscale.stats.estimate import Engine, Fit, information_block
+from coscale.stats.fit import rmsea as _rmsea_g
+from coscale.stats.fit import rmsea_ci
+from coscale.stats.probability import chi2_sf
 
 ESTIMATORS = ("MLM", "MLR")
 
@@ -546,10 +547,13 @@ class Robust:
 # ---------------------------------------------------------------------------
 # Fit-index formulas (lavaan 0.6.14)
 # ---------------------------------------------------------------------------
+def _rmsea(x2, df, n, G, c_hat=1.0) -> float:
+    """lavaan's ``lav_fit_rmsea`` (see :func:`coscale.stats.fit.rmsea`)."""
+    return _rmsea_g(x2, df, n, G, c_hat)
+
+
 def _pvalue(x2: float, df: float) -> float:
-    if not np.isfinite(x2) or df <= 0:
-        return _NAN
-    return float(stats.chi2.sf(x2, df))
+    return chi2_sf(x2, df)
 
 
 def _robust(c, c0) -> bool:
@@ -588,57 +592,6 @@ def _tli(x2, df, x20, df0, c=None, c0=None) -> float:
     if df > 0 and abs(t2) > 0:
         return float(1.0 - t1 / t2)
     return 1.0
-
-
-def _rmsea(x2, df, n, G, c_hat=1.0) -> float:
-    """lavaan's ``lav_fit_rmsea``: sqrt(max(X2/(N df) - c/N, 0)) sqrt(G)."""
-    if not (np.isfinite(x2) and np.isfinite(df)):
-        return _NAN
-    if df <= 0:
-        return 0.0  # lavaan: 0 when df = 0, even with an undefined scaling factor
-    if not np.isfinite(c_hat):
-        return _NAN
-    return float(np.sqrt(max(x2 / n / df - c_hat / n, 0.0)) * np.sqrt(G))
-
-
-def _pchisq(x, df, ncp) -> float:
-    return float(stats.chi2.cdf(x, df) if ncp <= 0 else stats.ncx2.cdf(x, df, ncp))
-
-
-def rmsea_ci(x2: float, df: float, n: int, G: int = 1, c_hat: float = 1.0, level: float = 0.90):
-    """RMSEA interval as lavaan's ``lav_fit_rmsea_ci`` (Browne & Cudeck 1993).
-
-    The noncentrality bounds lambda solve P(chi2_df(lambda) <= X2) = 0.95 and
-    0.05 (0 when out of reach; the upper search stops at max(N, 4 X2)); the
-    bounds are sqrt(c lambda / (N df)) sqrt(G). For the robust interval X2 is
-    the scaled statistic and c the scaling factor (Savalei 2018); for the
-    scaled interval df is tr(U Gamma), not an integer.
-    """
-    if not (np.isfinite(x2) and np.isfinite(df) and np.isfinite(n)):
-        return _NAN, _NAN
-    upper_p = 1 - (1 - level) / 2
-    lower_p = (1 - level) / 2
-    lo_f = lambda lam: _pchisq(x2, df, lam) - upper_p  # noqa: E731
-    hi_f = lambda lam: _pchisq(x2, df, lam) - lower_p  # noqa: E731
-    scale = np.sqrt(G) if G > 1 else 1.0
-    if df < 1 or lo_f(0.0) < 0.0:
-        lower = 0.0
-    else:
-        try:
-            lam = optimize.brentq(lo_f, 0.0, x2, xtol=1e-10)
-            lower = float(np.sqrt(c_hat * lam / (n * df)) * scale)
-        except ValueError:
-            lower = _NAN
-    n_rmsea = max(n, x2 * 4)
-    if df < 1 or hi_f(n_rmsea) > 0 or hi_f(0.0) < 0:
-        upper = 0.0
-    else:
-        try:
-            lam = optimize.brentq(hi_f, 0.0, n_rmsea, xtol=1e-10)
-            upper = float(np.sqrt(c_hat * lam / (n * df)) * scale)
-        except ValueError:
-            upper = _NAN
-    return lower, upper
 
 
 # ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from coscale.stats.probability import two_sided_p
 
 from coscale.stats.estimate import Fit
 from coscale.stats.model import ALPHA, LAMBDA, NU, PSI, THETA
@@ -67,7 +67,7 @@ def parameter_table(fit: Fit) -> list[dict]:
     for i in range(len(est)):
         free = bool(pt.free[i] >= 0)
         z = est[i] / se[i] if free and se[i] > 0 else np.nan
-        p = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan
+        p = two_sided_p(z)
         rows.append(
             {
                 "lhs": pt.lhs[i],

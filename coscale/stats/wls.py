@@ -77,6 +77,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from coscale.stats.fit import rmsea, rmsea_ci
+
 from coscale.stats.estimate import Engine, minimize_scoring, start_values
 from coscale.stats.model import ALPHA, LAMBDA, NU, PSI, THETA, MeasurementModel, ParTable, build_partable
 from coscale.stats.moments import GroupMoments
@@ -460,52 +462,17 @@ def _chi2_sf(x, df) -> float:
     return float(special.chdtrc(df, x))
 
 
-def _root(f, lo: float, hi: float, tol: float = 1e-12) -> float:
-    """Root of a monotone function bracketed by [lo, hi], by bisection."""
-    flo = f(lo)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        fm = f(mid)
-        if fm == 0:
-            return mid
-        if (fm > 0) == (flo > 0):
-            lo, flo = mid, fm
-        else:
-            hi = mid
-        if hi - lo <= tol * max(1.0, abs(lo)):
-            break
-    return 0.5 * (lo + hi)
-
-
 def _rmsea(x2, df, n, c_hat=1.0, groups=1):
-    if df <= 0 or not np.isfinite(x2):
-        return 0.0 if df == 0 else float("nan")
-    return float(np.sqrt(max(x2 / n / df - c_hat / n, 0.0)) * np.sqrt(groups))
+    return rmsea(x2, df, n, groups, c_hat) if np.isfinite(x2) or df == 0 else float("nan")
 
 
 def _rmsea_ci(x2, df, n, c_hat=1.0, groups=1, level=0.90):
-    """lavaan's ``lav_fit_rmsea_ci`` (Browne & Cudeck 1993), optionally with a robust c-hat."""
-    if not (np.isfinite(x2) and np.isfinite(df)) or df < 1:
-        return (0.0, 0.0) if np.isfinite(x2) else (float("nan"), float("nan"))
-    upper_p = 1 - (1 - level) / 2
-    lower_p = (1 - level) / 2
-
-    def cdf(lam):
-        return float(special.chndtr(x2, df, lam)) if lam > 0 else float(special.chdtr(df, x2))
-
-    g = np.sqrt(groups)
-    if cdf(0.0) - upper_p < 0:
-        lo = 0.0
-    else:
-        lam = _root(lambda l: cdf(l) - upper_p, 0.0, max(x2, 1e-8))
-        lo = float(np.sqrt(c_hat * lam / (n * df)) * g)
-    top = max(n, 4 * x2)
-    if cdf(top) - lower_p > 0 or cdf(0.0) - lower_p < 0:
-        hi = 0.0
-    else:
-        lam = _root(lambda l: cdf(l) - lower_p, 0.0, top)
-        hi = float(np.sqrt(c_hat * lam / (n * df)) * g)
-    return lo, hi
+    """lavaan's ``lav_fit_rmsea_ci`` (:func:`coscale.stats.fit.rmsea_ci`), 0 bounds for df < 1."""
+    if not np.isfinite(x2):
+        return float("nan"), float("nan")
+    if not np.isfinite(df) or df < 1:
+        return 0.0, 0.0
+    return rmsea_ci(x2, df, n, groups, c_hat, level)
 
 
 def _rmsea_p(x2, df, n, h0, c_hat=1.0, groups=1, close=True):
