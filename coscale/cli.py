@@ -31,6 +31,16 @@ app.add_typer(scales_app, name="scales")
 class OutputFormat(str, Enum):
     terminal = "terminal"
     json = "json"
+    markdown = "markdown"
+    latex = "latex"
+    html = "html"
+
+
+class ReportFormat(str, Enum):
+    terminal = "terminal"
+    html = "html"
+    markdown = "markdown"
+    latex = "latex"
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -121,7 +131,10 @@ def validate(
     missing: str = typer.Option("auto", "--missing", help="Missing answers: auto (FIML when any are missing), fiml or listwise."),
     ordinal: bool = typer.Option(False, "--ordinal", help="Treat the items as ordinal (polychoric correlations, WLSMV)."),
     std_lv: bool = typer.Option(False, "--std-lv", help="Identify factors by unit variance instead of marker items."),
-    fmt: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Output format."),
+    fmt: OutputFormat = typer.Option(
+        OutputFormat.terminal, "--format", "-f",
+        help="Output format: terminal, json, markdown or latex (tables and methods paragraph for a paper), html.",
+    ),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
     fail_on: List[str] = typer.Option(
         [], "--fail-on", help="Exit 1 when this criterion is not met: fit, reliability, convergent, discriminant, validity, any."
@@ -185,7 +198,10 @@ def invariance(
     estimator: str = typer.Option("auto", "--estimator", "-e", help="auto, ML, MLM, MLR or WLSMV (auto chooses from the answers and says why)."),
     missing: str = typer.Option("auto", "--missing", help="Missing answers: auto (FIML when any are missing), fiml or listwise."),
     ordinal: bool = typer.Option(False, "--ordinal", help="Treat the items as ordinal (polychoric correlations, WLSMV)."),
-    fmt: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Output format."),
+    fmt: OutputFormat = typer.Option(
+        OutputFormat.terminal, "--format", "-f",
+        help="Output format: terminal, json, markdown or latex (tables and methods paragraph for a paper), html.",
+    ),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
     fail_on: List[str] = typer.Option(
         [], "--fail-on", help="Exit 1 when this level does not hold (fully or partially): metric, scalar, strict, invariance, fit, any."
@@ -238,14 +254,18 @@ def _not_estimated(result) -> list[str]:
     return [] if result.cfa.converged else ["the instrument CFA (no convergence)"]
 
 
-def _show(result, fmt: OutputFormat, output: Optional[str], render) -> None:
-    """Write the result as JSON or as a terminal report (to stdout or ``output``).
+def _show(result, fmt, output: Optional[str], render) -> None:
+    """Write the result as JSON, a paper document (Markdown, LaTeX, HTML) or a terminal report.
 
-    A report for a file is rendered in full first, then written, so a failure
-    never leaves half a file, and it never carries colour codes.
+    ``fmt`` is an :class:`OutputFormat` or :class:`ReportFormat` (or its
+    value). A report for a file is rendered in full first, then written, so a
+    failure never leaves half a file, and it never carries colour codes.
     """
-    if fmt == OutputFormat.json:
+    fmt = getattr(fmt, "value", fmt)
+    if fmt == "json":
         _write(result.to_json() + "\n", output)
+    elif fmt in ("markdown", "latex", "html"):
+        _write(_document(result, fmt), output)
     elif output:
         import io
 
@@ -254,6 +274,110 @@ def _show(result, fmt: OutputFormat, output: Optional[str], render) -> None:
         _write(buffer.getvalue(), output)
     else:
         render(result, _console())
+
+
+def _document(result, fmt: str) -> str:
+    """The Markdown, LaTeX or HTML document of a result, ending in a newline."""
+    if fmt == "markdown":
+        from coscale.report.paper import markdown_tables
+
+        text = markdown_tables(result)
+    elif fmt == "latex":
+        from coscale.report.paper import latex_tables
+
+        text = latex_tables(result)
+    else:
+        from coscale.report.methods import methods_paragraph
+
+        try:  # written by another module; the CLI must work without it
+            from coscale.report.html import render_html
+        except ImportError as err:
+            raise CoscaleError(f"--format html is not available in this installation ({err}); "
+                               "use --format markdown or latex") from None
+        text = render_html(result, methods_html=methods_paragraph(result).html_fragment())
+        if not isinstance(text, str):
+            raise CoscaleError("--format html: the HTML renderer returned no document; please report it")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _renderer(kind: str):
+    if kind == "invariance":
+        from coscale.report.terminal_invariance import render_invariance
+
+        return render_invariance
+    from coscale.report.terminal import render_validation
+
+    return render_validation
+
+
+def read_result(path: str):
+    """Read a JSON document written by ``validate`` or ``invariance`` (``-``: stdin) as a result object.
+
+    Every problem is an :class:`~coscale.errors.InputError` whose one-line
+    message names the file: missing, unreadable, not JSON, not a coscale
+    result, or written by a coscale with another schema version.
+    """
+    import json
+
+    from coscale.errors import InputError
+
+    name = "<stdin>" if path == "-" else path
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        if os.path.isdir(path):
+            raise InputError(f"{path}: is a directory, not a results file")
+        try:
+            with open(path, encoding="utf-8-sig") as fh:  # tolerate a byte-order mark
+                text = fh.read()
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not a text file (expected the JSON written by coscale --format json)") from None
+        except OSError as err:
+            raise InputError(f"{path}: cannot read the file: {err.strerror or err}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(
+            f"{name}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
+            "expected the output of coscale validate or invariance --format json"
+        ) from None
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if kind not in ("validate", "invariance"):
+        raise InputError(
+            f"{name}: not a coscale result (no \"kind\": \"validate\" or \"invariance\" field); "
+            "expected the output of coscale validate or invariance --format json"
+        )
+    from coscale.results import InvarianceResult, ValidationResult
+
+    cls = InvarianceResult if kind == "invariance" else ValidationResult
+    try:
+        return cls.from_dict(doc)
+    except InputError as err:
+        raise InputError(f"{name}: {err}") from None
+    except (TypeError, KeyError, AttributeError, ValueError) as err:
+        raise InputError(f"{name}: an incomplete or damaged coscale {kind} result ({type(err).__name__}: {err})") from None
+
+
+@app.command()
+def report(
+    results: str = typer.Argument(..., help="JSON written by 'coscale validate' or 'coscale invariance' --format json; '-' reads stdin."),
+    fmt: ReportFormat = typer.Option(
+        ReportFormat.terminal, "--format", "-f", help="terminal, html, markdown or latex (tables and methods paragraph)."
+    ),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+):
+    """Render a saved result (JSON) as a terminal report, HTML, or Markdown/LaTeX tables for a paper."""
+
+    def body():
+        _check_output(output, results)
+        result = read_result(results)
+        _show(result, fmt, output, _renderer(result.kind))
+        return 0
+
+    code = _run(body)
+    raise typer.Exit(code or 0)
 
 
 def _exit_code(result, fail_on) -> int:

@@ -36,7 +36,11 @@ __all__ = [
     "fmt_cutoff",
     "fmt_num",
     "fmt_p",
+    "fmt_p_eq",
     "fmt_pct",
+    "fmt_signed",
+    "fmt_vs_cutoff",
+    "unicode_minus",
     "mark",
     "split_criterion",
     "short_source",
@@ -95,6 +99,65 @@ def fmt_p(p, digits: int = 3) -> str:
     if round(f, digits) >= 1.0:
         return f"> {fmt_bounded(1 - smallest, digits)}"
     return fmt_bounded(f, digits)
+
+
+def fmt_p_eq(p, digits: int = 3) -> str:
+    """A p-value after its symbol: ``= .043``, ``< .001``, ``> .999`` (``—`` when missing)."""
+    text = fmt_p(p, digits)
+    return text if text.startswith(("<", ">")) or text == MISSING else f"= {text}"
+
+
+def unicode_minus(text: str) -> str:
+    """Leading hyphen-minus signs of numbers become the typographic minus ``−`` (APA).
+
+    >>> unicode_minus("-.045, [-0.30, -0.08]")
+    '−.045, [−0.30, −0.08]'
+    """
+    return re.sub(r"(?<![\w.])-(?=[\d.])", "−", text)
+
+
+def fmt_signed(x, digits: int = 3, bounded: bool = True, plus: bool = False) -> str:
+    """A change, APA style: ``−.045``, ``.020`` (``+.020`` with ``plus``); zero after rounding has no sign.
+
+    >>> fmt_signed(-0.04535), fmt_signed(0.0201, plus=True), fmt_signed(-0.00007)
+    ('−.045', '+.020', '.000')
+    """
+    f = as_float(x)
+    if f is None:
+        return MISSING
+    text = (fmt_bounded if bounded else fmt_num)(f, digits)
+    if plus and not text.startswith("-") and float(text) != 0.0:
+        text = "+" + text
+    return unicode_minus(text)
+
+
+def fmt_vs_cutoff(x, cutoff, op: str = ">=", digits: int = 2, bounded: bool = True, max_digits: int = 4) -> str:
+    """A value judged against a cut-off, rounded so that it cannot contradict the verdict.
+
+    Two decimals unless the rounded value would pass where the value fails (or
+    the reverse): a CFI of .9496 against ``>= .95`` is written ``.9496``, not
+    ``.95``; ``op`` is one of ``>=``, ``<=``, ``>``, ``<``.
+
+    >>> fmt_vs_cutoff(0.9629, 0.95), fmt_vs_cutoff(0.9496, 0.95), fmt_vs_cutoff(0.0604, 0.06, "<=")
+    ('.96', '.9496', '.0604')
+    """
+    f, c = as_float(x), as_float(cutoff)
+    fmt = fmt_bounded if bounded else fmt_num
+    if f is None or c is None or op not in _COMPARE:
+        return fmt(x, digits)
+    truth = _COMPARE[op](f, c)
+    for d in range(digits, max_digits + 1):
+        if _COMPARE[op](round(f, d), c) == truth:
+            return fmt(f, d)
+    return fmt(f, max_digits)
+
+
+_COMPARE = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+}
 
 
 def fmt_ci(lower, upper, digits: int = 3, bounded: bool = True) -> str:
