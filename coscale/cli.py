@@ -117,129 +117,208 @@ def _write(text: str, output: Optional[str]) -> None:
         sys.stdout.write(text)
 
 
+#: built-in defaults; a config file (coscale.toml or [tool.coscale]) overrides them, flags override both
+DEFAULTS = {
+    "scales": "coproduction", "id": None, "coerce_out_of_range": False, "bootstrap": 0, "seed": 20261128,
+    "estimator": "auto", "missing": "auto", "ordinal": False, "std_lv": False, "format": "terminal",
+    "fail_on": [], "group": None, "groups": None, "criteria": "chen2007", "partial": True, "alpha": 0.05,
+}
+FAIL_ON_INVARIANCE = ("configural", "metric", "scalar", "strict", "invariance", "fit", "any")
+
+DATA_HELP = "Survey file(s): CSV, TSV, XLSX, SAV or Parquet; '-' reads CSV from stdin. Several files (or a glob) give one result each."
+CONFIG_OPTION = typer.Option(None, "--config", help="Config file (default: the nearest coscale.toml or [tool.coscale] in pyproject.toml).")
+
+
+def _resolve(command: str, config: Optional[str], **flags) -> dict:
+    """Settings: built-in defaults, then the config file, then the flags given."""
+    from coscale.config import load_config
+
+    _, from_file = load_config(command, config)
+    out = dict(DEFAULTS)
+    out.update(from_file)
+    out.update({k: v for k, v in flags.items() if v is not None})
+    fmt = out["format"]
+    if fmt not in {f.value for f in OutputFormat}:
+        raise CoscaleError(f"format {fmt}: choose from {', '.join(f.value for f in OutputFormat)}")
+    return out
+
+
+def _expand(data: List[str]) -> List[str]:
+    """File arguments, with glob patterns that the shell did not expand (e.g. quoted) expanded here."""
+    import glob
+
+    files: list[str] = []
+    for item in data:
+        if item != "-" and not os.path.exists(item) and any(ch in item for ch in "*?["):
+            matches = sorted(glob.glob(item))
+            if not matches:
+                raise CoscaleError(f"{item}: no file matches this pattern")
+            files.extend(matches)
+        else:
+            files.append(item)
+    return files
+
+
+def _batch(files: List[str], settings: dict, analyse, render) -> int:
+    """Analyse every file; one result each. With several files JSON becomes JSON Lines.
+
+    A file with bad input does not stop the batch: its error goes to stderr
+    (and, in JSON Lines, a line ``{"source", "error", "exit_code"}``); the exit
+    code is the worst of the files'.
+    """
+    import json
+
+    fmt, output = settings["format"], settings.get("output")
+    several = len(files) > 1
+    if several and output and fmt != "json":
+        raise CoscaleError("--output with several data files needs --format json (one JSON document per line)")
+    if several and fmt in ("markdown", "latex", "html"):
+        raise CoscaleError(f"--format {fmt} takes one data file at a time")
+    for f in files:
+        _check_output(output, f)
+    worst = 0
+    lines: list[str] = []
+    for f in files:
+        try:
+            result = analyse(f)
+        except CoscaleError as err:
+            if not several:
+                raise
+            message = str(err).replace("\n", " ")
+            sys.stderr.write(f"coscale: error: {message}\n")
+            if fmt == "json":
+                line = json.dumps({"source": f, "error": message, "exit_code": err.exit_code})
+                lines.append(line) if output else sys.stdout.write(line + "\n")
+            worst = max(worst, err.exit_code)
+            continue
+        if several and fmt == "json":
+            line = result.to_json(indent=None)
+            lines.append(line) if output else sys.stdout.write(line + "\n")
+        else:
+            _show(result, fmt, output, render)
+        worst = max(worst, _exit_code(result, settings["fail_on"]))
+    if lines:
+        _write("\n".join(lines) + "\n", output)
+    return worst
+
+
+def _read(path: str, columns=None):
+    from coscale.survey import read_table
+
+    return read_table(path)
+
+
 @app.command()
 def validate(
-    data: str = typer.Argument(..., help="Survey file: CSV, TSV, XLSX, SAV or Parquet; '-' reads CSV from stdin."),
-    scales: str = typer.Option("coproduction", "--scales", "-s", help="Scale file (YAML) or bundled instrument name."),
+    data: List[str] = typer.Argument(..., help=DATA_HELP),
+    scales: Optional[str] = typer.Option(None, "--scales", "-s", help="Scale file (YAML) or bundled instrument name [default: coproduction]."),
     id_column: Optional[str] = typer.Option(None, "--id", help="Respondent id column (checked for duplicates)."),
-    coerce_out_of_range: bool = typer.Option(
-        False, "--coerce-out-of-range", help="Treat answers outside the response range as missing instead of failing."
+    coerce_out_of_range: Optional[bool] = typer.Option(
+        None, "--coerce-out-of-range/--no-coerce-out-of-range",
+        help="Treat answers outside the response range as missing instead of failing.", show_default=False,
     ),
-    bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="Bootstrap replicates for the CI of alpha (0: Feldt)."),
-    seed: int = typer.Option(20261128, "--seed", help="Seed for the bootstrap."),
-    estimator: str = typer.Option("auto", "--estimator", "-e", help="auto, ML, MLM, MLR or WLSMV (auto chooses from the answers and says why)."),
-    missing: str = typer.Option("auto", "--missing", help="Missing answers: auto (FIML when any are missing), fiml or listwise."),
-    ordinal: bool = typer.Option(False, "--ordinal", help="Treat the items as ordinal (polychoric correlations, WLSMV)."),
-    std_lv: bool = typer.Option(False, "--std-lv", help="Identify factors by unit variance instead of marker items."),
-    fmt: OutputFormat = typer.Option(
-        OutputFormat.terminal, "--format", "-f",
-        help="Output format: terminal, json, markdown or latex (tables and methods paragraph for a paper), html.",
+    bootstrap: Optional[int] = typer.Option(None, "--bootstrap", min=0, help="Bootstrap replicates for the CIs of alpha and omega [default: 0, Feldt's CI]."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the bootstrap [default: 20261128]."),
+    estimator: Optional[str] = typer.Option(None, "--estimator", "-e", help="auto, ML, MLM, MLR or WLSMV (auto chooses from the answers and says why) [default: auto]."),
+    missing: Optional[str] = typer.Option(None, "--missing", help="Missing answers: auto (FIML when any are missing), fiml or listwise [default: auto]."),
+    ordinal: Optional[bool] = typer.Option(None, "--ordinal/--no-ordinal", help="Treat the items as ordinal (polychoric correlations, WLSMV).", show_default=False),
+    std_lv: Optional[bool] = typer.Option(None, "--std-lv/--no-std-lv", help="Identify factors by unit variance instead of marker items.", show_default=False),
+    fmt: Optional[OutputFormat] = typer.Option(
+        None, "--format", "-f",
+        help="Output format: terminal, json, markdown or latex (tables and methods paragraph for a paper), html [default: terminal].",
     ),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
-    fail_on: List[str] = typer.Option(
-        [], "--fail-on", help="Exit 1 when this criterion is not met: fit, reliability, convergent, discriminant, validity, any."
+    fail_on: Optional[List[str]] = typer.Option(
+        None, "--fail-on", help="Exit 1 when this criterion is not met: fit, reliability, convergent, discriminant, validity, any."
     ),
+    config: Optional[str] = CONFIG_OPTION,
 ):
     """Screen the data, then item statistics, reliability, CFA and validity of every scale."""
 
     def body():
         from coscale.api import FAIL_ON_TOPICS, validate as run_validate
-        from coscale.survey import read_table
-
-        for topic in fail_on:
-            if topic not in FAIL_ON_TOPICS:
-                raise CoscaleError(f"--fail-on {topic}: choose from {', '.join(FAIL_ON_TOPICS)}")
-        _check_output(output, data)
-        frame = read_table(data)
-        source = "<stdin>" if data == "-" else data
-        result = run_validate(
-            frame,
-            scales,
-            source=source,
-            id_column=id_column,
-            coerce_out_of_range=coerce_out_of_range,
-            bootstrap=bootstrap,
-            seed=seed,
-            estimator=estimator,
-            missing=missing,
-            ordinal=ordinal,
-            std_lv=std_lv,
-        )
         from coscale.report.terminal import render_validation
 
-        _show(result, fmt, output, render_validation)
-        return _exit_code(result, fail_on)
+        s = _resolve("validate", config, scales=scales, id=id_column, coerce_out_of_range=coerce_out_of_range,
+                     bootstrap=bootstrap, seed=seed, estimator=estimator, missing=missing, ordinal=ordinal,
+                     std_lv=std_lv, format=getattr(fmt, "value", fmt), fail_on=fail_on or None)
+        s["output"] = output
+        for topic in s["fail_on"]:
+            if topic not in FAIL_ON_TOPICS:
+                raise CoscaleError(f"--fail-on {topic}: choose from {', '.join(FAIL_ON_TOPICS)}")
+
+        def analyse(path):
+            return run_validate(
+                _read(path), s["scales"], source="<stdin>" if path == "-" else path, id_column=s["id"],
+                coerce_out_of_range=s["coerce_out_of_range"], bootstrap=s["bootstrap"], seed=s["seed"],
+                estimator=s["estimator"], missing=s["missing"], ordinal=s["ordinal"], std_lv=s["std_lv"],
+            )
+
+        return _batch(_expand(data), s, analyse, render_validation)
 
     code = _run(body)
     raise typer.Exit(code or 0)
 
 
-FAIL_ON_INVARIANCE = ("configural", "metric", "scalar", "strict", "invariance", "fit", "any")
-
-
 @app.command()
 def invariance(
-    data: str = typer.Argument(..., help="Survey file: CSV, TSV, XLSX, SAV or Parquet; '-' reads CSV from stdin."),
-    group: str = typer.Option(..., "--group", "-g", help="Column holding the groups (e.g. role)."),
+    data: List[str] = typer.Argument(..., help=DATA_HELP),
+    group: Optional[str] = typer.Option(None, "--group", "-g", help="Column holding the groups (e.g. role); required here or in the config file."),
     groups: Optional[str] = typer.Option(
         None, "--groups", help="Groups to compare, comma-separated; the first is the reference (default: all, in order of appearance)."
     ),
-    scales: str = typer.Option("coproduction", "--scales", "-s", help="Scale file (YAML) or bundled instrument name."),
-    criteria: str = typer.Option(
-        "chen2007", "--criteria", help="Decision rule per step: chen2007, cheung-rensvold2002 or chisq."
+    scales: Optional[str] = typer.Option(None, "--scales", "-s", help="Scale file (YAML) or bundled instrument name [default: coproduction]."),
+    criteria: Optional[str] = typer.Option(
+        None, "--criteria", help="Decision rule per step: chen2007, cheung-rensvold2002 or chisq [default: chen2007]."
     ),
-    std_lv: bool = typer.Option(False, "--std-lv", help="Identify factors by unit variance instead of marker items."),
-    no_partial: bool = typer.Option(False, "--no-partial", help="Do not search for partial invariance when a step fails."),
-    alpha: float = typer.Option(0.05, "--alpha", min=0.0, max=1.0, help="Family-wise level of the score tests (Holm)."),
+    std_lv: Optional[bool] = typer.Option(None, "--std-lv/--no-std-lv", help="Identify factors by unit variance instead of marker items.", show_default=False),
+    partial: Optional[bool] = typer.Option(None, "--partial/--no-partial", help="Search for partial invariance when a step fails [default: yes].", show_default=False),
+    alpha: Optional[float] = typer.Option(None, "--alpha", min=0.0, max=1.0, help="Family-wise level of the score tests (Holm) [default: 0.05]."),
     id_column: Optional[str] = typer.Option(None, "--id", help="Respondent id column (checked for duplicates)."),
-    coerce_out_of_range: bool = typer.Option(
-        False, "--coerce-out-of-range", help="Treat answers outside the response range as missing instead of failing."
+    coerce_out_of_range: Optional[bool] = typer.Option(
+        None, "--coerce-out-of-range/--no-coerce-out-of-range",
+        help="Treat answers outside the response range as missing instead of failing.", show_default=False,
     ),
-    estimator: str = typer.Option("auto", "--estimator", "-e", help="auto, ML, MLM, MLR or WLSMV (auto chooses from the answers and says why)."),
-    missing: str = typer.Option("auto", "--missing", help="Missing answers: auto (FIML when any are missing), fiml or listwise."),
-    ordinal: bool = typer.Option(False, "--ordinal", help="Treat the items as ordinal (polychoric correlations, WLSMV)."),
-    fmt: OutputFormat = typer.Option(
-        OutputFormat.terminal, "--format", "-f",
-        help="Output format: terminal, json, markdown or latex (tables and methods paragraph for a paper), html.",
+    estimator: Optional[str] = typer.Option(None, "--estimator", "-e", help="auto, ML, MLM, MLR or WLSMV (auto chooses from the answers and says why) [default: auto]."),
+    missing: Optional[str] = typer.Option(None, "--missing", help="Missing answers: auto (FIML when any are missing), fiml or listwise [default: auto]."),
+    ordinal: Optional[bool] = typer.Option(None, "--ordinal/--no-ordinal", help="Treat the items as ordinal (polychoric correlations, WLSMV).", show_default=False),
+    fmt: Optional[OutputFormat] = typer.Option(
+        None, "--format", "-f",
+        help="Output format: terminal, json, markdown or latex (tables and methods paragraph for a paper), html [default: terminal].",
     ),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
-    fail_on: List[str] = typer.Option(
-        [], "--fail-on", help="Exit 1 when this level does not hold (fully or partially): metric, scalar, strict, invariance, fit, any."
+    fail_on: Optional[List[str]] = typer.Option(
+        None, "--fail-on", help="Exit 1 when this level does not hold (fully or partially): metric, scalar, strict, invariance, fit, any."
     ),
+    config: Optional[str] = CONFIG_OPTION,
 ):
     """Test measurement invariance across groups: configural, metric, scalar, strict, partial, latent means."""
 
     def body():
         from coscale.api import invariance as run_invariance
-        from coscale.survey import read_table
-
-        for topic in fail_on:
-            if topic not in FAIL_ON_INVARIANCE:
-                raise CoscaleError(f"--fail-on {topic}: choose from {', '.join(FAIL_ON_INVARIANCE)}")
-        _check_output(output, data)
-        frame = read_table(data)
-        source = "<stdin>" if data == "-" else data
-        chosen = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
-        result = run_invariance(
-            frame,
-            scales,
-            group=group,
-            groups=chosen,
-            criteria=criteria,
-            source=source,
-            id_column=id_column,
-            coerce_out_of_range=coerce_out_of_range,
-            std_lv=std_lv,
-            partial=not no_partial,
-            alpha=alpha,
-            estimator=estimator,
-            missing=missing,
-            ordinal=ordinal,
-        )
         from coscale.report.terminal_invariance import render_invariance
 
-        _show(result, fmt, output, render_invariance)
-        return _exit_code(result, fail_on)
+        chosen = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
+        s = _resolve("invariance", config, scales=scales, group=group, groups=chosen, criteria=criteria,
+                     std_lv=std_lv, partial=partial, alpha=alpha, id=id_column,
+                     coerce_out_of_range=coerce_out_of_range, estimator=estimator, missing=missing,
+                     ordinal=ordinal, format=getattr(fmt, "value", fmt), fail_on=fail_on or None)
+        s["output"] = output
+        if not s["group"]:
+            raise CoscaleError("--group is required (the column holding the groups), on the command line or in the config file")
+        for topic in s["fail_on"]:
+            if topic not in FAIL_ON_INVARIANCE:
+                raise CoscaleError(f"--fail-on {topic}: choose from {', '.join(FAIL_ON_INVARIANCE)}")
+
+        def analyse(path):
+            return run_invariance(
+                _read(path), s["scales"], group=s["group"], groups=s["groups"], criteria=s["criteria"],
+                source="<stdin>" if path == "-" else path, id_column=s["id"],
+                coerce_out_of_range=s["coerce_out_of_range"], std_lv=s["std_lv"], partial=s["partial"],
+                alpha=s["alpha"], estimator=s["estimator"], missing=s["missing"], ordinal=s["ordinal"],
+            )
+
+        return _batch(_expand(data), s, analyse, render_invariance)
 
     code = _run(body)
     raise typer.Exit(code or 0)
