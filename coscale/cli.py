@@ -23,8 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Validate psychometric scales for research on the co-production of public services.",
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help text: typer's rich help formatter costs ~0.13 s of imports
 )
-scales_app = typer.Typer(no_args_is_help=True, help="List and show the bundled scale definitions.")
+scales_app = typer.Typer(no_args_is_help=True, help="List and show the bundled scale definitions.", rich_markup_mode=None)
 app.add_typer(scales_app, name="scales")
 
 

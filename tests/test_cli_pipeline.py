@@ -84,3 +84,25 @@ def test_json_is_byte_identical_across_runs():
     first = run("validate", EXAMPLE, "--format", "json", "--bootstrap", "50", "--seed", "7")
     second = run("validate", EXAMPLE, "--format", "json", "--bootstrap", "50", "--seed", "7")
     assert first.exit_code == 0 and first.stdout == second.stdout
+
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["scales", "list"], ["scales", "show", "coproduction"]])
+def test_light_commands_import_no_heavy_library(argv):
+    """--help, --version and scales list|show load no pandas, SciPy, numpy, semopy, pingouin or matplotlib."""
+    code = (
+        "import sys\n"
+        f"sys.argv = ['coscale'] + {argv!r}\n"
+        "from coscale.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pandas', 'scipy', 'numpy', 'semopy', 'pingouin', 'matplotlib', 'pydantic') if m in sys.modules]\n"
+        "sys.stderr.write('HEAVY=' + ','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY=" in proc.stderr
+    assert proc.stderr.split("HEAVY=")[-1].strip() == ""
