@@ -20,6 +20,7 @@ from coscale.stats.fit import fit_measures
 from coscale.stats.lagrange import modification_indices
 from coscale.stats.model import MeasurementModel, build_partable
 from coscale.stats.choice import choose
+from coscale.stats.distributions import answer_distributions
 from coscale.stats.estimators import estimation_for
 from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import factor_correlations, parameter_table
@@ -406,6 +407,7 @@ def validate(
         discriminant=discriminant,
         verdicts=verdicts,
         warnings=warnings,
+        distributions=answer_distributions(prepared.data, instrument),
     )
 
 
@@ -620,4 +622,5 @@ def invariance(
         dmacs=dm,
         verdicts=verdicts,
         warnings=warnings,
+        distributions=answer_distributions(prepared.data, instrument, group=labels, groups=order),
     )

@@ -121,6 +121,7 @@ class ValidationResult:
     discriminant: dict  # {"htmt": {...}, "fornell_larcker": {...}}
     verdicts: list  # of Verdict
     warnings: list = field(default_factory=list)
+    distributions: dict = field(default_factory=dict)  # answers per item and category (for the charts)
     kind: str = "validate"
     schema_version: int = SCHEMA_VERSION
 
@@ -201,6 +202,7 @@ class InvarianceResult:
     dmacs: list
     verdicts: list
     warnings: list = field(default_factory=list)
+    distributions: dict = field(default_factory=dict)  # answers per item, category and group
     kind: str = "invariance"
     schema_version: int = SCHEMA_VERSION
 
