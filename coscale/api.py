@@ -263,9 +263,15 @@ def validate(
         estimation = None
         usable = int(frame[model.observed].notna().all(axis=1).sum())
     else:
-        estimation = estimation_for(choice.estimator, choice.missing, frame, model.observed)
-        moments = estimation.moments
-        usable = moments[0].n if moments else 0
+        answered = frame[model.observed].notna()
+        usable = int((answered.all(axis=1) if choice.missing == "listwise" else answered.any(axis=1)).sum())
+        estimation = estimation_for(choice.estimator, choice.missing, frame, model.observed) \
+            if usable > len(model.observed) else None
+        moments = estimation.moments if estimation is not None else []
+        if estimation is not None and not moments:  # FIML: the saturated model could not be estimated
+            warnings.append("The covariance matrix of the items could not be estimated from the answers given "
+                            "(too few answers to some items or pairs of items), so no CFA was fitted.")
+            usable = 0
     if usable <= len(model.observed):
         who = "answered every item" if choice.missing == "listwise" else "answered"
         warnings.append(

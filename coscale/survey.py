@@ -92,6 +92,13 @@ try:  # pyarrow is a dependency, but keep working without it
     _HAVE_PYARROW = True
 except ImportError:  # pragma: no cover
     _HAVE_PYARROW = False
+# Read delimited text with pyarrow in one typed pass (_read_arrow); False
+# forces the careful path (every column as text, then _infer_text_columns).
+_FAST_CSV = True
+try:  # the spellings pandas' CSV readers take as missing
+    from pandas._libs.parsers import STR_NA_VALUES as _PANDAS_NA_VALUES
+except ImportError:  # pragma: no cover
+    _PANDAS_NA_VALUES = _NA_STRINGS
 
 
 # --------------------------------------------------------------------------
@@ -152,7 +159,7 @@ def _where(source: str, row: int | None = None, column=None) -> str:
 # reading
 
 
-def read_table(path: str, *, sheet=None) -> pd.DataFrame:
+def read_table(path: str, *, sheet=None, columns=None) -> pd.DataFrame:
     """Read a survey data file into a DataFrame.
 
     Parameters
@@ -166,6 +173,15 @@ def read_table(path: str, *, sheet=None) -> pd.DataFrame:
     sheet : str or int, optional
         Excel only: the sheet to read, by name, or by 1-based position when
         no sheet has that name. Default: the first sheet.
+    columns : iterable of str, optional
+        The columns the caller needs (e.g. an instrument's item columns and
+        the id and group columns). Where reading a subset is cheap (Parquet,
+        and delimited text read with pyarrow) only these columns are read,
+        in file order; the result is the same as reading every column and
+        then keeping these. When one of them is not in the file, every
+        column is read, so that :func:`prepare` can name the file's columns
+        and suggest close matches. Other formats read every column (the
+        extra columns do no harm).
 
     Returns
     -------
@@ -201,7 +217,7 @@ def read_table(path: str, *, sheet=None) -> pd.DataFrame:
             raise _err(f"stdin: cannot read standard input: {_first_line(exc)}")
         if isinstance(data, str):
             data = data.encode("utf-8")
-        df = _read_delimited(data, name, ".csv")
+        df = _read_delimited(data, name, ".csv", columns)
         labels: dict = {}
     else:
         name = path
@@ -230,13 +246,13 @@ def read_table(path: str, *, sheet=None) -> pd.DataFrame:
             raise _err(f"{name}: the file is empty")
         labels = {}
         if ext in _DELIMITED:
-            df = _read_delimited(path, name, ext)
+            df = _read_delimited(path, name, ext, columns)
         elif ext in _EXCEL:
             df = _read_excel(path, name, sheet)
         elif ext in _SPSS:
             df, labels = _read_spss(path, name)
         else:
-            df = _read_parquet(path, name)
+            df = _read_parquet(path, name, columns)
     df.attrs["source"] = path
     df.attrs["value_labels"] = labels
     return df
@@ -330,8 +346,14 @@ def _sniff(text: str, ext: str) -> str:
     return best if header_counts[best] > 1 else ","
 
 
-def _read_delimited(src, name: str, ext: str) -> pd.DataFrame:
-    """Read delimited text from a path or from bytes (stdin)."""
+def _read_delimited(src, name: str, ext: str, columns=None) -> pd.DataFrame:
+    """Read delimited text from a path or from bytes (stdin).
+
+    With pyarrow, :func:`_read_arrow` reads the file in one typed pass; when
+    it cannot vouch for giving the same table (see there), or fails, the file
+    is read the careful way: every column as text (pyarrow engine, else the C
+    engine after the ragged-row check), then :func:`_infer_text_columns`.
+    """
     if isinstance(src, (bytes, bytearray)):
         head = bytes(src[: 1 << 16])
         complete = len(src) <= len(head)
@@ -360,6 +382,17 @@ def _read_delimited(src, name: str, ext: str) -> pd.DataFrame:
     header = next(iter(_records(text, delimiter, limit=1)), [])
     _check_duplicates(header, name)
 
+    names = [f"Unnamed: {i}" if h == "" else h for i, h in enumerate(header)]
+    wanted = _wanted_columns(names, columns)
+
+    if _HAVE_PYARROW and _FAST_CSV:
+        try:
+            fast = _read_arrow(src, delimiter, header, names, wanted)
+        except Exception:  # noqa: BLE001 - the careful path reads it or explains
+            fast = None
+        if fast is not None:
+            return fast
+
     df = None
     if _HAVE_PYARROW:
         try:
@@ -378,7 +411,148 @@ def _read_delimited(src, name: str, ext: str) -> pd.DataFrame:
         except Exception as exc:  # noqa: BLE001
             raise _err(f"{name}: cannot read as delimited text: {_first_line(exc)}")
     df.columns = [str(c) for c in df.columns]
+    if wanted is not None:
+        df = df[wanted]
     return _infer_text_columns(df)
+
+
+def _wanted_columns(names: list, columns) -> list | None:
+    """The file's columns to read (file order), or None for all of them."""
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        columns = [columns]
+    asked = {str(c) for c in columns if c is not None}
+    if not asked <= set(names):
+        return None  # read all: prepare() lists them and suggests close matches
+    return [n for n in names if n in asked]
+
+
+# ---- delimited text: the fast path
+
+
+def _read_arrow(src, delimiter: str, header: list, names: list, wanted) -> pd.DataFrame | None:
+    """Read delimited text with pyarrow in one pass; None when unsure.
+
+    Parses exactly as pandas' pyarrow engine does in :func:`_parse_csv`
+    (same delimiter, quoting, empty lines and missing-value spellings, every
+    column as text), but straight into Arrow: no pandas text frame is built.
+    Each column then becomes what :func:`_infer_text_columns` would make of
+    it (:func:`_arrow_column`): a column of plain integers in canonical form
+    is recognised by vectorised checks, any other column by the rules of
+    :func:`_numeric_from_uniques` applied to its distinct values. Returns
+    None (the caller takes the careful path) when pyarrow's header differs
+    from the one the csv module read.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    text_type = pa.large_string()
+    include = wanted if wanted is not None else names
+    read_options = pacsv.ReadOptions(encoding="utf8", use_threads=True)
+    parse_options = pacsv.ParseOptions(delimiter=delimiter, quote_char='"', ignore_empty_lines=True)
+    convert_options = pacsv.ConvertOptions(
+        column_types={h: text_type for h in header},
+        null_values=list(_PANDAS_NA_VALUES),
+        strings_can_be_null=True,
+        include_columns=[header[names.index(n)] for n in include],
+    )
+    source = pa.BufferReader(bytes(src)) if isinstance(src, (bytes, bytearray)) else src
+    table = pacsv.read_csv(source, read_options=read_options, parse_options=parse_options,
+                           convert_options=convert_options)
+    if table.column_names != [header[names.index(n)] for n in include]:
+        return None
+    if any(not pa.types.is_large_string(t) for t in table.schema.types):
+        return None
+    n = table.num_rows
+    cols = table.columns
+    del table
+    if n * len(cols) >= 1_000_000 and len(cols) > 1 and (os.cpu_count() or 1) > 1:
+        # pyarrow's kernels release the GIL: convert columns side by side
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(cols), os.cpu_count() or 1, 8)) as pool:
+            converted = list(pool.map(_arrow_column, cols))
+    else:
+        converted = [_arrow_column(col) for col in cols]
+    del cols
+    out = dict(zip(include, converted))
+    return pd.DataFrame(out, index=pd.RangeIndex(n), columns=list(include), copy=False)
+
+
+def _arrow_column(col):
+    """One Arrow text column as :func:`_infer_text_column` would make it."""
+    numeric = _canonical_integers(col)
+    if numeric is None:
+        import pyarrow.compute as pc
+
+        arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+        encoded = pc.dictionary_encode(arr)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+        numeric = _numeric_from_uniques(codes, encoded.dictionary.to_pylist())
+    if numeric is not None:
+        return numeric
+    return _arrow_text(col)
+
+
+def _canonical_integers(col):
+    """A column of plain integers as int64 (float64 when some are missing), else None.
+
+    Plain means ``-?[1-9][0-9]*`` or ``0`` with at most 15 digits: exactly the
+    values :func:`_numeric_from_uniques` turns into integers without any
+    question (no sign ``+``, no leading zeros, no white space, no decimal
+    point or exponent). pyarrow's integer parser accepts only digits with an
+    optional ``-`` and hexadecimal with a ``0x`` prefix, so a column that
+    parses and has no value starting with ``0`` (other than ``0`` itself) or
+    ``-0`` holds only such values. None when that is not so: the general
+    rules then decide.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if col.null_count == len(col):
+        return None
+    try:
+        ints = pc.cast(col, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    lo_hi = pc.min_max(ints).as_py()
+    lo, hi = lo_hi["min"], lo_hi["max"]
+    if max(abs(lo), abs(hi)) >= 10**15:
+        return None  # long digit strings are identifiers, kept as text
+    # answers 1-9 written as one character each need no further look
+    if not (1 <= lo and hi <= 9 and pc.max(pc.binary_length(col)).as_py() == 1):
+        zero = pc.starts_with(col, "0")
+        if pc.any(zero).as_py():
+            if pc.any(pc.and_(zero, pc.greater(pc.binary_length(col), 1))).as_py():
+                return None
+        if lo <= 0 and pc.any(pc.starts_with(col, "-0")).as_py():
+            return None  # "-0", "-07", "-0x1" parse to values <= 0
+    return ints.to_numpy()  # int64, or float64 with NaN where missing
+
+
+def _arrow_text(col):
+    """An Arrow text column as the text column pandas' pyarrow engine gives."""
+    import pyarrow as pa
+
+    dtype = _text_dtype()
+    if isinstance(dtype, pd.StringDtype) and hasattr(dtype, "__from_arrow__"):
+        return dtype.__from_arrow__(col.cast(pa.large_string()))
+    values = col.to_numpy() if hasattr(col, "to_numpy") else np.asarray(col.to_pylist(), dtype=object)
+    values = np.asarray(values, dtype=object)
+    values[pd.isna(values)] = np.nan
+    return values
+
+
+_TEXT_DTYPE = None
+
+
+def _text_dtype():
+    """The dtype pandas gives a text column read with ``dtype=str``."""
+    global _TEXT_DTYPE
+    if _TEXT_DTYPE is None:
+        _TEXT_DTYPE = pd.read_csv(io.StringIO("a\nx\n"), dtype=str)["a"].dtype
+    return _TEXT_DTYPE
 
 
 def _parse_csv(src, delimiter: str, engine: str) -> pd.DataFrame:
@@ -432,32 +606,55 @@ def _infer_text_columns(df: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for col in df.columns:
         out[col] = _infer_text_column(df[col])
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), columns=list(df.columns))
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), columns=list(df.columns), copy=False)
 
 
 def _infer_text_column(s: pd.Series) -> pd.Series:
     # Work on the distinct values only: survey answers repeat a lot.
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    values = _numeric_from_uniques(codes, uniques)
+    if values is None:
+        return s
+    return pd.Series(values, name=s.name)
+
+
+def _numeric_from_uniques(codes: np.ndarray, uniques):
+    """The numbers of a text column given as codes into its distinct values, or None.
+
+    ``codes[i]`` is the position of row ``i``'s value in ``uniques`` (-1:
+    missing). A column whose non-blank values all are plain numbers becomes
+    int64 when complete and integral, else float64 (blank = missing); a
+    column with text, with numbers written with leading zeros (``007``:
+    identifiers), with more than 15 digits in an integer, or with nothing but
+    white space stays text (None is returned).
+    """
+    codes = np.asarray(codes)
     if len(uniques) == 0:
-        return pd.Series(np.full(len(s), np.nan), name=s.name)
+        return np.full(len(codes), np.nan)
+    # A text column usually shows itself among the first values: decide
+    # without building the whole series then (ids such as "R0001").
+    for v in uniques[:64] if isinstance(uniques, list) else ():
+        t = v.strip()
+        if t and not _NUMBER_RE.fullmatch(t):
+            return None
     stripped = pd.Series(np.asarray(uniques, dtype=object)).str.strip()
     blank = (stripped == "").to_numpy()
     vals = stripped[~blank]
     if len(vals) == 0:
-        return s  # only white space: leave as text, prepare() treats it as missing
+        return None  # only white space: leave as text, prepare() treats it as missing
     if not vals.str.fullmatch(_NUMBER_RE.pattern).all():
-        return s
+        return None
     if vals.str.match(_LEADING_ZERO_RE.pattern).any():
-        return s
+        return None
     is_int = bool(vals.str.fullmatch(_INT_RE.pattern).all())
     if is_int and (vals.str.lstrip("+-").str.len() > 15).any():
-        return s  # long digit strings are identifiers; float would lose digits
+        return None  # long digit strings are identifiers; float would lose digits
     if is_int and not blank.any() and (codes >= 0).all():
         ints = vals.to_numpy(dtype=object).astype(np.int64)
-        return pd.Series(ints[codes], name=s.name)
+        return ints[codes]
     floats = np.full(len(uniques) + 1, np.nan)  # last slot: missing (code -1)
     floats[: len(uniques)][~blank] = vals.to_numpy(dtype=object).astype(np.float64)
-    return pd.Series(floats[codes], name=s.name)
+    return floats[codes]
 
 
 # ---- Excel
@@ -601,7 +798,7 @@ def _read_spss(path: str, name: str):
     return df.reset_index(drop=True), labels
 
 
-def _read_parquet(path: str, name: str) -> pd.DataFrame:
+def _read_parquet(path: str, name: str, columns=None) -> pd.DataFrame:
     try:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover
@@ -611,8 +808,12 @@ def _read_parquet(path: str, name: str) -> pd.DataFrame:
     except Exception as exc:  # noqa: BLE001
         raise _err(f"{name}: not a readable Parquet file: {_first_line(exc)}")
     _check_duplicates(schema_names, name)
+    # column-wise: only the columns asked for (Parquet stores each column apart)
+    wanted = _wanted_columns([str(c) for c in schema_names], columns)
+    if wanted is not None:
+        wanted = [c for c in schema_names if str(c) in set(wanted)]
     try:
-        df = pd.read_parquet(path, engine="pyarrow")
+        df = pd.read_parquet(path, engine="pyarrow", columns=wanted)
     except Exception as exc:  # noqa: BLE001
         raise _err(f"{name}: not a readable Parquet file: {_first_line(exc)}")
     df = df.reset_index(drop=True)
@@ -781,14 +982,14 @@ def prepare(
 
     rows_without_group = 0
     rows_not_selected = 0
-    group_labels = None
+    group_codes = group_names = None
     order = None
     if group is not None:
-        group_labels = _labels(df[group])
-        has_group = group_labels.notna().to_numpy()
+        group_codes, group_names = _label_codes(df[group])
+        has_group = group_codes >= 0
         rows_without_group = int((~has_group).sum())
         keep &= has_group
-        present = list(pd.unique(group_labels[has_group]))
+        present = list(group_names)  # in order of first appearance
         if groups is not None:
             wanted = []
             for g in groups:
@@ -801,7 +1002,8 @@ def prepare(
                         f"{_where(source, column=group)}: group {json.dumps(g, ensure_ascii=False)} "
                         f"has no rows (groups found: {', '.join(_sorted_labels(present)) or 'none'})"
                     )
-            selected = group_labels.isin(wanted).to_numpy()
+            chosen = np.isin(np.arange(len(group_names)), [present.index(g) for g in wanted])
+            selected = np.append(chosen, False)[group_codes]  # code -1: no group
             rows_not_selected = int((keep & ~selected).sum())
             keep &= selected
             order = wanted
@@ -810,50 +1012,63 @@ def prepare(
         if not keep.any():
             raise _err(f"{_where(source, column=group)}: no row has a group value")
 
-    kept_rows = row_numbers[keep]
-    index = pd.Index(kept_rows, name="row")
+    all_kept = bool(keep.all())
+    kept_rows = row_numbers if all_kept else row_numbers[keep]
+    index = pd.RangeIndex(1, n_rows + 1, name="row") if all_kept else pd.Index(kept_rows, name="row")
+    n_kept = len(kept_rows)
 
-    # --- convert, missing codes, range
-    raw: dict[str, np.ndarray] = {}
+    # --- convert, missing codes, range: one float64 block, a row per item
+    # (block[j] is item j's column), shared by Prepared.data without a copy
+    k = len(item_cols)
+    block = np.empty((k, n_kept), dtype=np.float64)
     codes_found: dict[str, int] = {}
     coerced: dict[str, int] = {}
     first_bad = None  # (row, column, message)
     range_problems: list = []  # (row, column, value, spec)
-    for col in item_cols:
+    for j, col in enumerate(item_cols):
         spec = specs[col]
-        values, n_text_codes, bad = _to_float(df[col], keep, kept_rows, spec["text_codes"])
+        n_text_codes, bad = _to_float(df[col], keep, kept_rows, spec["text_codes"], out=block[j], all_kept=all_kept)
         if bad is not None and (first_bad is None or bad[0] < first_bad[0]):
             first_bad = (bad[0], col, bad[1])
-        raw[col] = values
         if n_text_codes:
             codes_found[col] = n_text_codes
     if first_bad is not None:
         row, col, msg = first_bad
         raise _err(f"{_where(source, row, col)}: {msg}")
 
-    for col in item_cols:
+    # smallest and largest answer per item (NaN: none): a code or a bound
+    # that cannot be hit needs no pass over the column
+    lowest, highest = _answer_range(block)
+    for j, col in enumerate(item_cols):
         spec = specs[col]
-        values = raw[col]
-        if spec["num_codes"]:
-            hit = np.isin(values, np.array(spec["num_codes"], dtype=float))
-            n_hit = int(hit.sum())
+        values = block[j]
+        changed = False
+        codes = [c for c in spec["num_codes"] if lowest[j] <= c <= highest[j]]
+        if codes:
+            hit = np.isin(values, np.array(codes, dtype=float))
+            n_hit = int(np.count_nonzero(hit))
             if n_hit:
                 values[hit] = np.nan
                 codes_found[col] = codes_found.get(col, 0) + n_hit
+                changed = True
+            del hit
+        if changed:
+            (lowest[j],), (highest[j],) = _answer_range(values[None, :])
         lo, hi = spec["min"], spec["max"]
-        out = np.zeros(len(values), dtype=bool)
+        out = None
         with np.errstate(invalid="ignore"):
-            if lo is not None:
-                out |= values < lo
-            if hi is not None:
-                out |= values > hi
-        if out.any():
+            if lo is not None and lowest[j] < lo:
+                out = values < lo
+            if hi is not None and highest[j] > hi:
+                out = values > hi if out is None else (out | (values > hi))
+        if out is not None and out.any():
             if coerce_out_of_range:
-                coerced[col] = int(out.sum())
+                coerced[col] = int(np.count_nonzero(out))
                 values[out] = np.nan
+                (lowest[j],), (highest[j],) = _answer_range(values[None, :])
             else:
                 pos = int(np.argmax(out))
-                range_problems.append((int(kept_rows[pos]), col, float(values[pos]), spec, int(out.sum())))
+                range_problems.append((int(kept_rows[pos]), col, float(values[pos]), spec, int(np.count_nonzero(out))))
     if range_problems:
         range_problems.sort(key=lambda p: (p[0], item_cols.index(p[1])))
         row, col, value, spec, _ = range_problems[0]
@@ -865,57 +1080,69 @@ def prepare(
             "(use --coerce-out-of-range to treat it as missing)"
         )
 
-    raw_frame = pd.DataFrame({c: raw[c] for c in item_cols}, index=index, columns=item_cols)
-
-    # --- reverse keying
-    data = raw_frame.copy()
-    for col in item_cols:
-        spec = specs[col]
-        if spec["reverse"]:
-            data[col] = spec["min"] + spec["max"] - data[col]
-
-    # --- screening
+    # --- screening, on the answers as given (before reverse keying)
+    missing = np.isnan(block)
+    missing_per_item = np.count_nonzero(missing, axis=1)
+    rows_used = int(n_kept - np.count_nonzero(np.logical_or.reduce(missing, axis=0)))
+    del missing
     screening = Screening(
         rows_read=int(n_rows),
-        rows_used=int(data.notna().all(axis=1).sum()),
+        rows_used=rows_used,
         rows_without_group=rows_without_group,
         rows_not_in_selected_groups=rows_not_selected,
-        missing_per_item={c: int(data[c].isna().sum()) for c in item_cols},
+        missing_per_item={c: int(missing_per_item[j]) for j, c in enumerate(item_cols)},
         missing_codes_found={c: codes_found[c] for c in item_cols if codes_found.get(c)},
         out_of_range_coerced={c: coerced[c] for c in item_cols if coerced.get(c)},
     )
-    for col in item_cols:
-        answered = raw_frame[col].dropna()
-        if len(answered) and answered.nunique() == 1:
+    for j, col in enumerate(item_cols):
+        if missing_per_item[j] < n_kept and lowest[j] == highest[j]:
             screening.zero_variance_items.append(col)
+    position = {c: j for j, c in enumerate(item_cols)}
     for scale in instrument.scales:
         cols = list(dict.fromkeys(scale.columns))
         if len(cols) < 3:
             continue
-        block = raw_frame[cols]
-        complete = block.notna().all(axis=1)
-        same = complete & block.max(axis=1).eq(block.min(axis=1))
-        count = int(same.sum())
+        rows = [position[c] for c in cols]
+        # max == min over the items; NaN (an unanswered item) propagates and
+        # never compares equal, so only complete rows can count
+        high = block[rows[0]].copy()
+        low = block[rows[0]].copy()
+        for r in rows[1:]:
+            np.maximum(high, block[r], out=high)
+            np.minimum(low, block[r], out=low)
+        same = high == low
+        del high, low
+        count = int(np.count_nonzero(same))
         if count:
-            rows = [int(r) for r in block.index[same.to_numpy()][:_MAX_ROWS_LISTED]]
-            screening.straightliners[scale.name] = {"count": count, "rows": rows}
+            listed = kept_rows[np.flatnonzero(same)[:_MAX_ROWS_LISTED]]
+            screening.straightliners[scale.name] = {"count": count, "rows": [int(r) for r in listed]}
+
+    # --- reverse keying (in place: the raw answers are not needed any more)
+    for j, col in enumerate(item_cols):
+        spec = specs[col]
+        if spec["reverse"]:
+            np.subtract(spec["min"] + spec["max"], block[j], out=block[j])
+    data = pd.DataFrame(block.T, index=index, columns=item_cols, copy=False)
 
     ids = None
     if id_column is not None:
-        ids = _labels(df[id_column])[keep]
-        ids.index = index
-        ids = ids.astype(object).where(ids.notna(), None)
-        counts = ids.dropna().value_counts(sort=False)
-        dup_set = set(counts[counts > 1].index)
-        screening.duplicate_ids = [v for v in pd.unique(ids.dropna()) if v in dup_set]
+        id_codes, id_names = _label_codes(df[id_column])
+        if not all_kept:
+            id_codes = id_codes[keep]
+        ids = pd.Series(np.asarray(list(id_names) + [None], dtype=object)[id_codes], index=index, dtype=object,
+                        name=id_column)
+        counts = np.bincount(id_codes[id_codes >= 0], minlength=len(id_names))
+        dup = np.flatnonzero(counts > 1)
+        if len(dup):  # in order of first appearance among the kept rows
+            first_seen = pd.unique(id_codes[np.isin(id_codes, dup)])
+            screening.duplicate_ids = [str(id_names[c]) for c in first_seen]
 
     group_series = None
-    if group_labels is not None:
-        group_series = group_labels[keep].astype(object)
-        group_series.index = index
-        group_series.name = group
+    if group_codes is not None:
+        kept_codes = group_codes if all_kept else group_codes[keep]
+        group_series = pd.Series(np.asarray(group_names, dtype=object)[kept_codes], index=index, dtype=object, name=group)
 
-    screening.warnings = _warnings(screening, group, id_column, n_rows, len(kept_rows))
+    screening.warnings = _warnings(screening, group, id_column, n_rows, n_kept)
     return Prepared(
         data=data,
         group=group_series,
@@ -1026,85 +1253,191 @@ def _check_columns_exist(columns, item_cols, id_column, group, source, specs) ->
         )
 
 
-def _to_float(col: pd.Series, keep: np.ndarray, kept_rows: np.ndarray, text_codes):
-    """Convert the kept rows of one column to float.
+def _answer_range(block: np.ndarray):
+    """Smallest and largest non-missing value of each row of ``block`` (NaN for none)."""
+    if block.shape[1] == 0:
+        return np.full(block.shape[0], np.nan), np.full(block.shape[0], np.nan)
+    return np.fmin.reduce(block, axis=1), np.fmax.reduce(block, axis=1)
 
-    Returns ``(values, n_text_codes, bad)`` where ``bad`` is ``(row, message)``
-    for the first value that is not a number, else None.
+
+# Kinds (pandas.api.types.infer_dtype) of object columns whose distinct values
+# can be worked on instead of every row: no bool among numbers, where
+# pandas.factorize would take True for 1.
+_FACTORIZE_SAFE = frozenset({"string", "empty", "integer", "floating", "mixed-integer-float"})
+
+
+def _distinct(s: pd.Series):
+    """``(codes, uniques)`` of a column (code -1: missing), or None when unsafe.
+
+    Unsafe: object columns mixing booleans with numbers (or other objects),
+    which the per-row loops handle instead.
     """
-    s = col[keep] if not keep.all() else col
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+        dtype = s.dtype
+    if dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in _FACTORIZE_SAFE:
+        return None
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.intp), uniques
+
+
+def _to_float(col: pd.Series, keep: np.ndarray, kept_rows: np.ndarray, text_codes, *, out=None,
+              all_kept: bool | None = None):
+    """Convert the kept rows of one column to float, into ``out``.
+
+    Returns ``(n_text_codes, bad)`` where ``bad`` is ``(row, message)`` for
+    the first value that is not a number, else None. Numeric columns are
+    converted as arrays; text and object columns through their distinct
+    values (the rules of :func:`_value_to_float`, row by row only for object
+    columns mixing booleans with other values).
+    """
+    if all_kept is None:
+        all_kept = bool(keep.all())
+    s = col if all_kept else col[keep]
+    if out is None:
+        out = np.empty(len(s))
     dtype = s.dtype
     if pd.api.types.is_bool_dtype(dtype):
         nn = s.notna().to_numpy()
         if nn.any():
             pos = int(np.argmax(nn))
-            return None, 0, (int(kept_rows[pos]), f"value {_show_value(s.iloc[pos])} is not a number")
-        return np.full(len(s), np.nan), 0, None
+            return 0, (int(kept_rows[pos]), f"value {_show_value(s.iloc[pos])} is not a number")
+        out[:] = np.nan
+        return 0, None
     if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
-        values = s.to_numpy(dtype=np.float64, na_value=np.nan).copy()
-        inf = np.isinf(values)
-        if inf.any():
-            pos = int(np.argmax(inf))
-            return None, 0, (int(kept_rows[pos]), f"value {_fmt_num(values[pos])} is not a finite number")
-        return values, 0, None
+        if isinstance(dtype, np.dtype):
+            np.copyto(out, s.to_numpy(), casting="unsafe")  # ints and floats: exact or nearest
+        else:  # nullable and Arrow dtypes
+            out[:] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        if dtype.kind == "f" or not isinstance(dtype, np.dtype):
+            lo, hi = _answer_range(out[None, :])
+            if np.isinf(lo[0]) or np.isinf(hi[0]):
+                pos = int(np.argmax(np.isinf(out)))
+                return 0, (int(kept_rows[pos]), f"value {_fmt_num(out[pos])} is not a finite number")
+        return 0, None
+
+    codes_set = set(text_codes)
+    distinct = _distinct(s)
+    if distinct is not None:
+        codes, uniques = distinct
+        k = len(uniques)
+        values = np.full(k + 1, np.nan)  # last slot: missing (code -1)
+        status = np.zeros(k + 1, dtype=np.int8)  # 1: a missing-value code, 2: not a number
+        messages = {}
+        for i, v in enumerate(uniques):
+            kind, x = _value_to_float(v, codes_set)
+            if kind == "number":
+                values[i] = x
+            elif kind == "code":
+                status[i] = 1
+            elif kind == "bad":
+                status[i] = 2
+                messages[i] = x
+        row_status = status[codes]
+        if messages:
+            pos = int(np.argmax(row_status == 2))
+            return 0, (int(kept_rows[pos]), messages[int(codes[pos])])
+        np.take(values, codes, out=out)
+        return int(np.count_nonzero(row_status == 1)), None
 
     obj = s.astype(object).to_numpy()
-    values = np.full(len(obj), np.nan)
+    out[:] = np.nan
     n_codes = 0
-    codes = set(text_codes)
     for pos, v in enumerate(obj):
-        if v is None or v is pd.NA or v is pd.NaT:
-            continue
-        if isinstance(v, (bool, np.bool_)):
-            return None, 0, (int(kept_rows[pos]), f"value {_show_value(v)} is not a number")
-        if isinstance(v, (int, np.integer)):
-            values[pos] = float(v)
-            continue
-        if isinstance(v, (float, np.floating)):
-            if math.isnan(v):
-                continue
-            if math.isinf(v):
-                return None, 0, (int(kept_rows[pos]), f"value {_fmt_num(v)} is not a finite number")
-            values[pos] = float(v)
-            continue
-        if isinstance(v, str):
-            t = v.strip()
-            if not t:
-                continue
-            if t in codes:
-                n_codes += 1
-                continue
-            if _NUMBER_RE.fullmatch(t):
-                values[pos] = float(t)
-                continue
-        hint = (
-            " (recode text answers as numbers, or list this text under the scale's "
-            "missing_codes)"
-            if isinstance(v, str)
-            else ""
+        kind, x = _value_to_float(v, codes_set)
+        if kind == "number":
+            out[pos] = x
+        elif kind == "code":
+            n_codes += 1
+        elif kind == "bad":
+            return 0, (int(kept_rows[pos]), x)
+    return n_codes, None
+
+
+def _value_to_float(v, codes: set):
+    """One answer: ``("number", x)``, ``("missing", None)``, ``("code", None)`` or ``("bad", message)``."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return "missing", None
+    if isinstance(v, (bool, np.bool_)):
+        return "bad", f"value {_show_value(v)} is not a number"
+    if isinstance(v, (int, np.integer)):
+        return "number", float(v)
+    if isinstance(v, (float, np.floating)):
+        if math.isnan(v):
+            return "missing", None
+        if math.isinf(v):
+            return "bad", f"value {_fmt_num(v)} is not a finite number"
+        return "number", float(v)
+    if isinstance(v, str):
+        t = v.strip()
+        if not t:
+            return "missing", None
+        if t in codes:
+            return "code", None
+        if _NUMBER_RE.fullmatch(t):
+            return "number", float(t)
+        return "bad", (
+            f"value {_show_value(v)} is not a number (recode text answers as numbers, or list this "
+            "text under the scale's missing_codes)"
         )
-        return None, 0, (int(kept_rows[pos]), f"value {_show_value(v)} is not a number{hint}")
-    return values, n_codes, None
+    return "bad", f"value {_show_value(v)} is not a number"
+
+
+def _label(v):
+    """A group or id value as text: integral floats without '.0', blanks as missing (None)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (float, np.floating)):
+        if math.isnan(v):
+            return None
+        return _fmt_num(float(v))
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    t = str(v).strip()
+    return t or None
+
+
+def _label_codes(col: pd.Series):
+    """Group or id values as text (see :func:`_label`), coded.
+
+    Returns ``(codes, names)``: ``names`` holds the distinct texts in order of
+    first appearance, ``codes[i]`` the position of row ``i``'s text in it
+    (-1: missing). Works on the distinct values of the column, with
+    vectorised conversions for integer, float and text columns.
+    """
+    distinct = _distinct(col)
+    if distinct is None:
+        labels = [_label(v) for v in col.astype(object).to_numpy()]
+        codes, names = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.intp), [str(x) for x in names]
+    codes, uniques = distinct
+    arr = np.asarray(uniques)
+    distinct_labels = False
+    if arr.dtype.kind in "iu":
+        labels = arr.astype(str).astype(object)
+        distinct_labels = True
+    elif arr.dtype.kind == "f":
+        labels = np.empty(len(arr), dtype=object)
+        whole = np.isfinite(arr) & (arr == np.round(arr)) & (np.abs(arr) < 1e15)
+        labels[whole] = arr[whole].astype(np.int64).astype(str)
+        for i in np.flatnonzero(~whole):
+            labels[i] = _label(float(arr[i]))
+    else:
+        labels = np.asarray([_label(v) for v in uniques.tolist()], dtype=object) if len(uniques) else np.empty(0, object)
+    if distinct_labels:
+        return codes, labels.tolist()
+    lcodes, names = pd.factorize(labels, use_na_sentinel=True)
+    lcodes = np.append(np.asarray(lcodes, dtype=np.intp), -1)
+    return lcodes[codes], [str(x) for x in names]
 
 
 def _labels(col: pd.Series) -> pd.Series:
     """Group or id values as text: integral floats without '.0', blanks as missing."""
-
-    def one(v):
-        if v is None or v is pd.NA or v is pd.NaT:
-            return None
-        if isinstance(v, (float, np.floating)):
-            if math.isnan(v):
-                return None
-            return _fmt_num(float(v))
-        if isinstance(v, (bool, np.bool_)):
-            return str(bool(v))
-        if isinstance(v, (int, np.integer)):
-            return str(int(v))
-        t = str(v).strip()
-        return t or None
-
-    out = pd.Series([one(v) for v in col.astype(object).to_numpy()], index=col.index, dtype=object)
+    codes, names = _label_codes(col)
+    out = pd.Series(np.asarray(list(names) + [None], dtype=object)[codes], index=col.index, dtype=object)
     out.name = col.name
     return out
 

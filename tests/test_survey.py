@@ -162,18 +162,123 @@ def test_pyarrow_and_c_engines_give_identical_tables(tmp_path, sample, monkeypat
 def test_plain_csv_is_read_by_the_pyarrow_engine(tmp_path, monkeypatch):
     engines = []
     real = survey._parse_csv
+    real_fast = survey._read_arrow
 
     def spy(src, delimiter, engine):
         engines.append(engine)
         return real(src, delimiter, engine)
 
+    def spy_fast(*args):
+        engines.append("arrow")
+        return real_fast(*args)
+
     monkeypatch.setattr(survey, "_parse_csv", spy)
+    monkeypatch.setattr(survey, "_read_arrow", spy_fast)
     read_table(write(tmp_path / "p.csv", SURVEY))
-    assert engines == ["pyarrow"]
+    assert engines == ["arrow"]  # the one-pass typed read; no text frame
     engines.clear()
     with pytest.raises(InputError):
         read_table(write(tmp_path / "r.csv", "a,b\n1,2,3\n"))
-    assert engines == ["pyarrow"]  # the ragged-row check reports before the C engine runs
+    assert engines == ["arrow", "pyarrow"]  # the ragged-row check reports before the C engine runs
+    engines.clear()
+    monkeypatch.setattr(survey, "_FAST_CSV", False)
+    read_table(write(tmp_path / "p.csv", SURVEY))
+    assert engines == ["pyarrow"]
+
+
+# Columns the one-pass pyarrow reader (_read_arrow) must type exactly as the
+# careful path (every column as text, then _infer_text_columns) does.
+FAST_SAMPLES = {
+    "likert": "a,b\n1,2\n3,4\n5,1\n",
+    "likert_missing": "a,b\n1,\n,2\nNA,3\n4,null\n",
+    "leading_zeros": "id,q\n007,1\n010,2\n0,3\n",
+    "zero_alone": "a,b\n0,1\n10,2\n5,3\n",
+    "minus_zero": "a\n-0\n1\n",
+    "minus_leading_zero": "a\n-05\n1\n",
+    "hex": "a\n0x10\n5\n",
+    "hex_big": "a\n0xFFFFFFFF\n5\n",
+    "plus_sign": "a\n+5\n3\n",
+    "spaces": "a\n 5\n3 \n",
+    "long_digits": "a\n1234567890123456\n1\n",
+    "fifteen_digits": "a\n123456789012345\n-123456789012345\n",
+    "overflow": "a\n99999999999999999999\n1\n",
+    "exponent": "a\n1e2\n100\n",
+    "decimals": "a\n0.5\n.5\n5.\n-2.25\n",
+    "negative": "a\n-3\n-10\n2\n",
+    "blank_only": "a,b\n ,1\n  ,2\n",
+    "quoted_numbers": 'a,b\n"1",x\n"2",""\n',
+    "all_missing": "a,b\nNA,1\n,2\n",
+    "header_only": "a,b\n",
+    "inf_nan_text": "a,b\ninf,1\nNAN,2\n",
+    "unicode_digits": "a\n\u0663\n1\n",
+    "semicolon": "a;b\n1;2,5\n3;4\n",
+}
+
+
+@pytest.mark.parametrize("sample", sorted(FAST_SAMPLES))
+def test_fast_reader_types_columns_as_the_careful_path(tmp_path, sample, monkeypatch):
+    path = write(tmp_path / "f.csv", FAST_SAMPLES[sample])
+    fast = read_table(path)
+    monkeypatch.setattr(survey, "_FAST_CSV", False)
+    careful = read_table(path)
+    pd.testing.assert_frame_equal(fast, careful)
+    monkeypatch.setattr(survey, "_HAVE_PYARROW", False)
+    pd.testing.assert_frame_equal(fast, read_table(path))
+
+
+def test_fast_reader_on_a_file_of_several_blocks(tmp_path, monkeypatch):
+    # more than pyarrow's 1 MB blocks, with the surprises late in the file
+    rng = np.random.default_rng(3)
+    n = 120_000
+    cols = {
+        "id": np.arange(1, n + 1).astype(str).astype(object),
+        "q1": rng.integers(1, 6, n).astype(str).astype(object),
+        "q2": rng.integers(1, 6, n).astype(str).astype(object),
+        "q3": rng.integers(0, 11, n).astype(str).astype(object),
+        "code": rng.integers(1, 6, n).astype(str).astype(object),
+        "note": np.where(rng.random(n) < 0.5, "x", "y").astype(object),
+    }
+    cols["q2"][rng.random(n) < 0.02] = ""
+    cols["q3"][n - 5] = "7.5"  # a decimal at the end: float64, not int64
+    cols["code"][n - 3] = "05"  # a leading zero at the end: text
+    text = ",".join(cols) + "\n" + "\n".join(",".join(r) for r in zip(*cols.values())) + "\n"
+    path = write(tmp_path / "big.csv", text)
+    fast = read_table(path)
+    assert fast["q1"].dtype == np.int64 and fast["q2"].dtype == np.float64
+    assert fast["q3"].dtype == np.float64 and fast["q3"].iloc[n - 5] == 7.5
+    assert fast["code"].iloc[n - 3] == "05"
+    monkeypatch.setattr(survey, "_FAST_CSV", False)
+    pd.testing.assert_frame_equal(fast, read_table(path))
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_columns_reads_only_the_columns_asked_for(tmp_path, ext, monkeypatch):
+    frame = pd.DataFrame({"id": ["007", "008", "009"], "role": ["a", "b", None], "q1": [1, 2, 3], "q2": [4.5, None, 1.0]})
+    path = str(tmp_path / f"c.{ext}")
+    if ext == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    full = read_table(path)
+    part = read_table(path, columns=["q2", "id"])
+    assert list(part.columns) == ["id", "q2"]  # file order
+    pd.testing.assert_frame_equal(part, full[["id", "q2"]])
+    # a column the file lacks: everything is read, for prepare() to explain
+    pd.testing.assert_frame_equal(read_table(path, columns=["q1", "Q2"]), full)
+    if ext == "csv":
+        for flag in ("_FAST_CSV", "_HAVE_PYARROW"):
+            monkeypatch.setattr(survey, flag, False)
+            pd.testing.assert_frame_equal(read_table(path, columns=["q2", "id"]), part)
+
+
+def test_prepare_gives_the_same_data_from_a_column_subset(tmp_path):
+    path, df = survey_file(tmp_path)
+    columns = ["resp_id", "role"] + INSTRUMENT.columns
+    subset = read_table(path, columns=columns)
+    a = prepare(df, INSTRUMENT, source="s.csv", id_column="resp_id", group="role")
+    b = prepare(subset, INSTRUMENT, source="s.csv", id_column="resp_id", group="role")
+    pd.testing.assert_frame_equal(a.data, b.data)
+    assert a.screening == b.screening
 
 
 def test_dates_and_booleans_stay_text(tmp_path):

@@ -79,14 +79,25 @@ def listwise_moments(frame, variables, group=None, group_order=None) -> list[Gro
     """
     variables = list(variables)
     values = frame[variables].to_numpy(dtype=float)
-    keep = ~np.isnan(values).any(axis=1)
+    keep = ~np.logical_or.reduce(np.isnan(values), axis=1)
     if group is None:
-        return [complete_moments(values[keep], variables)]
-    labels = np.asarray(group.astype(str))
+        return [complete_moments(values if keep.all() else values[keep], variables)]
+    import pandas as pd
+
+    series = group if isinstance(group, pd.Series) else pd.Series(group)
+    if series.isna().any():  # missing labels: as astype(str) has them, row by row
+        labels = np.asarray(series.astype(str))
+        if group_order is None:
+            group_order = list(dict.fromkeys(labels[keep]))
+        return [complete_moments(values[keep & (labels == g)], variables, name=str(g)) for g in group_order]
+    # the text of each distinct label, not of every row
+    codes, uniques = pd.factorize(series)
+    names = [str(u) for u in pd.Series(uniques, dtype=object).astype(str)]
     if group_order is None:
-        group_order = list(dict.fromkeys(labels[keep]))
+        group_order = [names[c] for c in dict.fromkeys(codes[keep].tolist())]
     out = []
     for g in group_order:
-        rows = keep & (labels == g)
+        hit = [i for i, name in enumerate(names) if name == g]
+        rows = keep & np.isin(codes, hit) if hit else np.zeros_like(keep)
         out.append(complete_moments(values[rows], variables, name=str(g)))
     return out

@@ -153,6 +153,89 @@ def _as_float_frame(data: pd.DataFrame, what: str = "data") -> pd.DataFrame:
     return pd.DataFrame(values, index=data.index, columns=data.columns)
 
 
+def _float_values(data, what: str = "data") -> tuple[np.ndarray, list]:
+    """``data`` as a (rows, items) float array (NaN for missing) and its column labels.
+
+    The checks of :func:`_as_float_frame` without building a new DataFrame:
+    a float64 frame gives its values without a copy where pandas allows
+    (the array must not be written to).
+    """
+    if not isinstance(data, pd.DataFrame):
+        data = pd.DataFrame(data)
+    if data.ndim != 2:
+        raise ValueError(f"{what} must be two-dimensional (respondents x items)")
+    dtypes = list(data.dtypes)
+    if all(isinstance(d, np.dtype) and d == np.float64 for d in dtypes):
+        return data.to_numpy(dtype=np.float64), list(data.columns)
+    bad = [str(c) for c in data.columns if not (
+        pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c]))]
+    if bad:
+        raise InputError(f"{what}: non-numeric item column(s): {', '.join(bad)}")
+    return data.to_numpy(dtype=float, na_value=np.nan), list(data.columns)
+
+
+class _Pairwise:
+    """Pairwise-complete sums of a (rows, items) array, by masked matrix products.
+
+    With ``z`` the answers centred at each item's mean over its answers (0
+    where missing) and ``m`` the 0/1 answered mask: ``n = m'm`` (joint
+    answers), ``s = z'm`` (``s[i, j]``: sum of item i over the rows that
+    answer i and j) and ``q = z'z``. Then the pairwise-complete covariance
+    (divisor ``n - 1``, R's ``cov(x, use = "pairwise")``, pandas'
+    ``DataFrame.cov``) is ``(q - s * s' / n) / (n - 1)``: pairwise means
+    enter through ``s``, and centring first keeps the subtraction free of
+    cancellation. No loop over rows or item pairs; without missing answers
+    only ``z'z`` is needed.
+    """
+
+    def __init__(self, x: np.ndarray):
+        n_rows, k = x.shape
+        present = ~np.isnan(x)
+        self.count = np.count_nonzero(present, axis=0)
+        self.complete = bool(self.count.min(initial=n_rows) == n_rows)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.complete:
+                self.mean = x.sum(axis=0) / n_rows
+                z = x - self.mean
+            else:
+                z = np.where(present, x, 0.0)
+                self.mean = z.sum(axis=0) / self.count
+                z -= self.mean
+                np.copyto(z, 0.0, where=~present)
+        self.z = z
+        self.present = present
+        self.q = z.T @ z
+        if self.complete:
+            self.n = np.full((k, k), float(n_rows))
+            self.s = np.zeros((k, k))
+        else:
+            m = present.astype(np.float64)
+            self.n = m.T @ m
+            self.s = z.T @ m
+
+    def n_complete(self) -> int:
+        """Rows that answer every item."""
+        if self.complete:
+            return int(self.present.shape[0])
+        return int(np.count_nonzero(np.logical_and.reduce(self.present, axis=1)))
+
+    def variances(self) -> np.ndarray:
+        """Per-item variance (divisor n - 1) over its answers, as pandas' ``std(ddof=1)**2``."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.count >= 2, np.diag(self.q) / (self.count - 1.0), np.nan)
+
+    def cov(self, idx=None) -> np.ndarray:
+        """Pairwise-complete covariance matrix (of the items ``idx``)."""
+        q, s, n = self.q, self.s, self.n
+        if idx is not None:
+            ix = np.ix_(idx, idx)
+            q, s, n = q[ix], s[ix], n[ix]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = (q - s * s.T / n) / (n - 1.0)
+        c[n < 2] = np.nan
+        return c
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.array(a, dtype=float)
     a.setflags(write=False)
@@ -318,28 +401,30 @@ def cronbach_alpha(data: pd.DataFrame, level: float = 0.95) -> AlphaResult:
     ``$alpha.drop$raw_alpha``, ``$alpha.drop$std.alpha``,
     ``$item.stats$r.drop``, ``$item.stats$n``, ``$feldt``.
     """
-    frame = _as_float_frame(data)
-    k = frame.shape[1]
+    x, columns = _float_values(data)
+    k = x.shape[1]
     if k < 2:
         raise InputError("Cronbach's alpha needs at least two items")
-    item_n = frame.notna().sum(axis=0).to_numpy(dtype=float)
-    sd = frame.std(axis=0, ddof=1).to_numpy(dtype=float)
-    bad = [str(c) for c, s in zip(frame.columns, sd) if not np.isfinite(s) or s <= 0]
+    pw = _Pairwise(x)
+    item_n = pw.count.astype(float)
+    with np.errstate(invalid="ignore"):
+        sd = np.sqrt(pw.variances())
+    bad = [str(c) for c, s in zip(columns, sd) if not np.isfinite(s) or s <= 0]
     if bad:
         raise InputError(f"item(s) without variance: {', '.join(bad)}")
-    c = _pairwise_cov(frame)
+    c = pw.cov()
     if not np.all(np.isfinite(c)):
         raise InputError("some item pairs have fewer than two joint answers; "
                          "their covariance is undefined")
     alpha, std_alpha, drop_raw, drop_std, r_drop = _alpha_parts(c)
-    n_obs = int(frame.shape[0])
+    n_obs = int(x.shape[0])
     return AlphaResult(
         alpha=float(alpha),
         std_alpha=float(std_alpha),
         n_obs=n_obs,
-        n_complete=int(frame.notna().all(axis=1).sum()),
+        n_complete=pw.n_complete(),
         n_items=int(k),
-        items=tuple(str(c) for c in frame.columns),
+        items=tuple(str(c) for c in columns),
         item_n=_readonly(item_n),
         alpha_if_deleted=_readonly(drop_raw),
         std_alpha_if_deleted=_readonly(drop_std),
@@ -532,21 +617,25 @@ def item_statistics(data: pd.DataFrame, response_min: float | None = None,
     (``$item.stats$r.drop``, ``$alpha.drop$raw_alpha``). Floor and ceiling:
     ``colMeans(data == response_min, na.rm = TRUE)``.
     """
-    frame = _as_float_frame(data)
-    x = frame.to_numpy(dtype=float)
-    present = ~np.isnan(x)
-    n = present.sum(axis=0).astype(float)
+    x, columns = _float_values(data)
+    pw = _Pairwise(x)  # centred answers (0 where missing) and their cross-products
+    n = pw.count.astype(float)
+    dev = pw.z
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.nansum(x, axis=0) / n
-        dev = np.where(present, x - mean, 0.0)
-        sd = np.where(n >= 2, np.sqrt((dev**2).sum(axis=0) / (n - 1.0)), np.nan)
-        skew = (dev**3).sum(axis=0) / (n * sd**3)
-        kurt = (dev**4).sum(axis=0) / (n * sd**4) - 3.0
+        mean = pw.mean
+        sq = dev * dev
+        s2 = np.diag(pw.q)
+        s3 = np.einsum("ij,ij->j", sq, dev)
+        s4 = np.einsum("ij,ij->j", sq, sq)
+        del sq
+        sd = np.where(n >= 2, np.sqrt(s2 / (n - 1.0)), np.nan)
+        skew = s3 / (n * sd**3)
+        kurt = s4 / (n * sd**4) - 3.0
 
         def share(bound):
             if bound is None:
                 return np.full(x.shape[1], np.nan)
-            return (present & (x == bound)).sum(axis=0) / n
+            return np.count_nonzero(x == bound, axis=0) / n  # NaN never equals a bound
 
         floor = share(response_min)
         ceiling = share(response_max)
@@ -555,7 +644,7 @@ def item_statistics(data: pd.DataFrame, response_min: float | None = None,
     alpha_drop = np.full(x.shape[1], np.nan)
     usable = np.isfinite(sd) & (sd > 0)
     if usable.sum() >= 2:
-        c = _pairwise_cov(frame.loc[:, usable])
+        c = pw.cov(np.flatnonzero(usable))
         if np.all(np.isfinite(c)):
             _, _, drop_raw, _, r_drop = _alpha_parts(c)
             item_rest[usable] = r_drop
@@ -573,7 +662,7 @@ def item_statistics(data: pd.DataFrame, response_min: float | None = None,
             "item_rest": item_rest,
             "alpha_if_deleted": alpha_drop,
         },
-        index=pd.Index(frame.columns, name="item"),
+        index=pd.Index(columns, name="item"),
     )
     return out
 
@@ -777,15 +866,17 @@ def _correlation_input(corr_or_data: pd.DataFrame, items: list[str],
         # A correlation or covariance matrix (semTools' sample.cov=): cov2cor.
         m = frame.loc[items, items].to_numpy(dtype=float)
         return _cov2cor(m)
-    sub = _as_float_frame(frame.loc[:, items])
+    x, _ = _float_values(frame.loc[:, items])
     if missing == "listwise":
-        sub = sub.dropna(axis=0, how="any")
-        if sub.shape[0] < 2:
+        complete = ~np.logical_or.reduce(np.isnan(x), axis=1)
+        if not complete.all():
+            x = x[complete]
+        if x.shape[0] < 2:
             raise InputError("fewer than two complete rows for the correlations")
-        return np.corrcoef(sub.to_numpy(dtype=float), rowvar=False)
+        return np.corrcoef(x, rowvar=False)
     if missing == "pairwise":
         # lavaan::lavCor(missing = "pairwise") == cov2cor(cov(use = "pairwise")).
-        return _cov2cor(_pairwise_cov(sub))
+        return _cov2cor(_Pairwise(x).cov())
     raise ValueError('missing must be "listwise" or "pairwise"')
 
 
