@@ -206,6 +206,7 @@ def validate(
     missing: str = "auto",
     ordinal: bool = False,
     std_lv: bool = False,
+    workers: int | None = 1,
 ) -> ValidationResult:
     """Validate the scales of a survey: screening, items, reliability, CFA, validity.
 
@@ -223,7 +224,7 @@ def validate(
     coerce_out_of_range : bool
         Treat answers outside the response range as missing instead of failing.
     bootstrap : int
-        Replicates for a percentile bootstrap CI of alpha (0: Feldt's CI).
+        Replicates for percentile bootstrap CIs of alpha and omega (0: Feldt's CI for alpha, none for omega).
     seed : int
         Seed of the bootstrap.
     estimator : {"auto", "ML", "MLM", "MLR", "WLSMV"}
@@ -234,6 +235,8 @@ def validate(
         Treat every item as ordinal (WLSMV), as a scale's ``response: {type: ordinal}`` does.
     std_lv : bool
         Identify factors by unit variances instead of marker items.
+    workers : int or None
+        Processes for the bootstrap (``None``: all cores). Results do not depend on it.
 
     Returns
     -------
@@ -301,12 +304,21 @@ def validate(
 
     # -- per scale: items and reliability ----------------------------------
     scale_results = []
+    boot = {}
+    if bootstrap:  # one call: the same resamples for every scale, spread over the cores
+        from coscale.stats.bootstrap import bootstrap_reliability
+
+        boot = bootstrap_reliability(frame, {s.name: list(s.columns) for s in instrument.scales}, bootstrap, seed,
+                                     missing="fiml" if choice.missing == "fiml" else "listwise", workers=workers)
     for scale in instrument.scales:
         items = frame[scale.columns]
         alpha = rel.cronbach_alpha(items)
+        omega_ci = omega_ci_method = None
         if bootstrap:
-            ci = rel.alpha_bootstrap_ci(items, n_boot=bootstrap, seed=seed)
-            ci_method = f"percentile bootstrap ({bootstrap} replicates)"
+            b = boot[scale.name]
+            ci, ci_method = b.alpha_ci, f"percentile bootstrap ({bootstrap} replicates)"
+            if b.omega_ci is not None:
+                omega_ci, omega_ci_method = [float(b.omega_ci.lower), float(b.omega_ci.upper)], ci_method
         else:
             ci, ci_method = alpha.ci, "Feldt (1965)"
         stats_frame = rel.item_statistics(items, scale.response.min, scale.response.max)
@@ -315,6 +327,8 @@ def validate(
             for name, row in stats_frame.iterrows()
         ]
         one_fit, omega, w = _one_factor(frame, scale, choice.missing)
+        if bootstrap:
+            w = w + [f"{scale.name} (bootstrap): {note}" for note in boot[scale.name].notes]
         alpha_ord = omega_ord = None
         if ordinal:
             alpha_ord, omega_ord, w_ord = _ordinal_reliability(frame, scale)
@@ -334,6 +348,8 @@ def validate(
             ave=None if ave is None else float(ave),
             alpha_ordinal=alpha_ord,
             omega_ordinal=omega_ord,
+            omega_ci=omega_ci,
+            omega_ci_method=omega_ci_method,
         )
         scale_results.append(
             ScaleResult(

@@ -253,6 +253,7 @@ def validate(
                 _read(path), s["scales"], source="<stdin>" if path == "-" else path, id_column=s["id"],
                 coerce_out_of_range=s["coerce_out_of_range"], bootstrap=s["bootstrap"], seed=s["seed"],
                 estimator=s["estimator"], missing=s["missing"], ordinal=s["ordinal"], std_lv=s["std_lv"],
+                workers=None,
             )
 
         return _batch(_expand(data), s, analyse, render_validation)

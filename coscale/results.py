@@ -68,6 +68,8 @@ class Reliability:
     omega: float | None
     composite_reliability: float | None
     ave: float | None
+    omega_ci: list | None = None  # percentile bootstrap (--bootstrap)
+    omega_ci_method: str | None = None
     alpha_ordinal: float | None = None  # from the polychoric matrix (ordinal items only)
     omega_ordinal: float | None = None  # Green & Yang (2009) categorical omega (ordinal items only)
 

@@ -606,10 +606,14 @@ def _scale(result, scale, console: Console) -> None:
         ),
         (
             "",
-            f"std. alpha {fmt_bounded(r.alpha_std)}; omega {fmt_bounded(r.omega)}; "
-            f"CR {fmt_bounded(r.composite_reliability)}; AVE {fmt_bounded(r.ave)}",
+            f"std. alpha {fmt_bounded(r.alpha_std)}; omega {fmt_bounded(r.omega)}"
+            + (f", 95% CI {fmt_ci(*r.omega_ci)}" if getattr(r, "omega_ci", None) else "")
+            + f"; CR {fmt_bounded(r.composite_reliability)}; AVE {fmt_bounded(r.ave)}",
         ),
     ]
+    if getattr(r, "alpha_ordinal", None) is not None or getattr(r, "omega_ordinal", None) is not None:
+        rows.append(("", f"ordinal alpha {fmt_bounded(r.alpha_ordinal)}; ordinal omega {fmt_bounded(r.omega_ordinal)}"
+                         " (polychoric; Green & Yang 2009)"))
     f1 = scale.one_factor_fit or {}
     if f1:
         rows.append(
