@@ -207,6 +207,7 @@ def validate(
     ordinal: bool = False,
     std_lv: bool = False,
     workers: int | None = 1,
+    progress=None,
 ) -> ValidationResult:
     """Validate the scales of a survey: screening, items, reliability, CFA, validity.
 
@@ -237,6 +238,8 @@ def validate(
         Identify factors by unit variances instead of marker items.
     workers : int or None
         Processes for the bootstrap (``None``: all cores). Results do not depend on it.
+    progress : callable, optional
+        ``progress(description, done, total)`` for long steps (:mod:`coscale.progress`).
 
     Returns
     -------
@@ -308,8 +311,12 @@ def validate(
     if bootstrap:  # one call: the same resamples for every scale, spread over the cores
         from coscale.stats.bootstrap import bootstrap_reliability
 
+        if progress:
+            progress(f"Bootstrap ({bootstrap} replicates)", 0, 1)
         boot = bootstrap_reliability(frame, {s.name: list(s.columns) for s in instrument.scales}, bootstrap, seed,
                                      missing="fiml" if choice.missing == "fiml" else "listwise", workers=workers)
+        if progress:
+            progress(f"Bootstrap ({bootstrap} replicates)", 1, 1)
     for scale in instrument.scales:
         items = frame[scale.columns]
         alpha = rel.cronbach_alpha(items)
@@ -454,6 +461,7 @@ def invariance(
     missing: str = "auto",
     ordinal: bool = False,
     dmacs: bool = True,
+    progress=None,
 ):
     """Test measurement invariance across groups: the ladder, partial invariance, latent means.
 
@@ -480,6 +488,8 @@ def invariance(
         As for :func:`validate`.
     dmacs : bool
         Compute dMACS for every item (one extra fit per item).
+    progress : callable, optional
+        ``progress(description, done, total)`` for the ladder and dMACS refits.
 
     Returns
     -------
@@ -535,7 +545,7 @@ def invariance(
                 f"({len(model.observed)} items)"
             )
         sizes = [mm.n for mm in estimation.moments]
-        ladder = inv.Ladder(model, estimation, order, std_lv=std_lv)
+        ladder = inv.Ladder(model, estimation, order, std_lv=std_lv, progress=progress)
         run = ladder.run(rule, search=partial, alpha=alpha)
     warnings = list(prepared.screening.warnings) + list(run.warnings)
 

@@ -179,25 +179,33 @@ def _batch(files: List[str], settings: dict, analyse, render) -> int:
         _check_output(output, f)
     worst = 0
     lines: list[str] = []
-    for f in files:
-        try:
-            result = analyse(f)
-        except CoscaleError as err:
-            if not several:
-                raise
-            message = str(err).replace("\n", " ")
-            sys.stderr.write(f"coscale: error: {message}\n")
-            if fmt == "json":
-                line = json.dumps({"source": f, "error": message, "exit_code": err.exit_code})
+    from coscale.progress import terminal_progress
+
+    results = []
+    with terminal_progress() as progress:  # a bar on stderr, only when it is a terminal
+        for number, f in enumerate(files):
+            if several:
+                progress("Files", number, len(files))
+            try:
+                result = analyse(f, progress)
+            except CoscaleError as err:
+                if not several:
+                    raise
+                message = str(err).replace("\n", " ")
+                sys.stderr.write(f"coscale: error: {message}\n")
+                if fmt == "json":
+                    line = json.dumps({"source": f, "error": message, "exit_code": err.exit_code})
+                    lines.append(line) if output else sys.stdout.write(line + "\n")
+                worst = max(worst, err.exit_code)
+                continue
+            if several and fmt == "json":
+                line = result.to_json(indent=None)
                 lines.append(line) if output else sys.stdout.write(line + "\n")
-            worst = max(worst, err.exit_code)
-            continue
-        if several and fmt == "json":
-            line = result.to_json(indent=None)
-            lines.append(line) if output else sys.stdout.write(line + "\n")
-        else:
-            _show(result, fmt, output, render)
-        worst = max(worst, _exit_code(result, settings["fail_on"]))
+            else:
+                results.append(result)
+            worst = max(worst, _exit_code(result, settings["fail_on"]))
+    for result in results:  # reports after the bar has gone
+        _show(result, fmt, output, render)
     if lines:
         _write("\n".join(lines) + "\n", output)
     return worst
@@ -248,12 +256,12 @@ def validate(
             if topic not in FAIL_ON_TOPICS:
                 raise CoscaleError(f"--fail-on {topic}: choose from {', '.join(FAIL_ON_TOPICS)}")
 
-        def analyse(path):
+        def analyse(path, progress):
             return run_validate(
                 _read(path), s["scales"], source="<stdin>" if path == "-" else path, id_column=s["id"],
                 coerce_out_of_range=s["coerce_out_of_range"], bootstrap=s["bootstrap"], seed=s["seed"],
                 estimator=s["estimator"], missing=s["missing"], ordinal=s["ordinal"], std_lv=s["std_lv"],
-                workers=None,
+                workers=None, progress=progress,
             )
 
         return _batch(_expand(data), s, analyse, render_validation)
@@ -312,12 +320,13 @@ def invariance(
             if topic not in FAIL_ON_INVARIANCE:
                 raise CoscaleError(f"--fail-on {topic}: choose from {', '.join(FAIL_ON_INVARIANCE)}")
 
-        def analyse(path):
+        def analyse(path, progress):
             return run_invariance(
                 _read(path), s["scales"], group=s["group"], groups=s["groups"], criteria=s["criteria"],
                 source="<stdin>" if path == "-" else path, id_column=s["id"],
                 coerce_out_of_range=s["coerce_out_of_range"], std_lv=s["std_lv"], partial=s["partial"],
                 alpha=s["alpha"], estimator=s["estimator"], missing=s["missing"], ordinal=s["ordinal"],
+                progress=progress,
             )
 
         return _batch(_expand(data), s, analyse, render_invariance)

@@ -106,3 +106,20 @@ def test_light_commands_import_no_heavy_library(argv):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY=" in proc.stderr
     assert proc.stderr.split("HEAVY=")[-1].strip() == ""
+
+
+def test_progress_is_reported_to_a_callback_and_silent_off_a_terminal():
+    """The API reports long steps to a callback; the CLI's bar stays off when stderr is no terminal."""
+    import coscale
+    from coscale.progress import silent, terminal_progress
+
+    calls = []
+    coscale.invariance(pd.read_csv(EXAMPLE), "coproduction", group="role", estimator="ML", missing="listwise",
+                       progress=lambda d, done, total: calls.append((d, done, total)))
+    assert any(d == "Fitting the invariance ladder" for d, _, _ in calls)
+    dmacs = [c for c in calls if c[0] == "dMACS per item"]
+    assert dmacs and dmacs[-1][2] == 20
+    with terminal_progress(enabled=False) as progress:
+        assert progress is silent
+    result = run("invariance", EXAMPLE, "--group", "role", "--format", "json", "--no-partial")
+    assert result.stderr == ""

@@ -228,12 +228,15 @@ def _item_of(test: dict) -> tuple[str, list[str]]:
 class Ladder:
     """Fits the invariance ladder on one set of group moments."""
 
-    def __init__(self, model: MeasurementModel, estimation, group_labels: list, *, std_lv: bool = False):
+    def __init__(self, model: MeasurementModel, estimation, group_labels: list, *, std_lv: bool = False,
+                 progress=None):
         self.model = model
         self.estimation = estimation
         self.moments = estimation.moments
         self.group_labels = list(group_labels)
         self.std_lv = std_lv
+        self.progress = progress or (lambda description, done, total: None)
+        self.fits = 0
 
     def fit(self, step: str, partial=(), start: Fit | None = None) -> LadderModel:
         """Fit a step of the ladder (with ``partial`` constraints released) and its fit measures."""
@@ -255,6 +258,8 @@ class Ladder:
         fit = self.estimation.fit(pt, start=x0)
         if not fit.converged and x0 is not None:
             fit = self.estimation.fit(pt)
+        self.fits += 1
+        self.progress("Fitting the invariance ladder", self.fits, None)
         return fit
 
     def run(
@@ -446,8 +451,10 @@ def dmacs(ladder: Ladder, anchor: LadderModel) -> list[dict]:
     out = []
     model = ladder.model
     freed = set(anchor.partial)
+    total = sum(len(items) for _, items in model.indicators)
     for f, items in model.indicators:
         for k, item in enumerate(items):
+            ladder.progress("dMACS per item", len({r["item"] for r in out}), total)
             extra = []
             if not (k == 0 and not ladder.std_lv):
                 extra.append(f"{f}=~{item}")
