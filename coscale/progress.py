@@ -26,14 +26,15 @@ def terminal_progress(enabled: bool | None = None):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
                    TimeElapsedColumn(), console=Console(stderr=True), transient=True)
     tasks: dict[str, int] = {}
 
     def report(description: str, done: int, total: int | None) -> None:
+        count = f"{done}/{total}" if total else f"{done} done"
         if description not in tasks:
-            tasks[description] = bar.add_task(description, total=total)
-        bar.update(tasks[description], completed=done, total=total)
+            tasks[description] = bar.add_task(description, total=total, count=count)
+        bar.update(tasks[description], completed=done, total=total, count=count)
 
     with bar:
         yield report

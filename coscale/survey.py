@@ -423,7 +423,7 @@ def _wanted_columns(names: list, columns) -> list | None:
     if isinstance(columns, str):
         columns = [columns]
     asked = {str(c) for c in columns if c is not None}
-    if not asked <= set(names):
+    if not asked or not asked <= set(names):
         return None  # read all: prepare() lists them and suggests close matches
     return [n for n in names if n in asked]
 
@@ -501,11 +501,12 @@ def _canonical_integers(col):
     Plain means ``-?[1-9][0-9]*`` or ``0`` with at most 15 digits: exactly the
     values :func:`_numeric_from_uniques` turns into integers without any
     question (no sign ``+``, no leading zeros, no white space, no decimal
-    point or exponent). pyarrow's integer parser accepts only digits with an
-    optional ``-`` and hexadecimal with a ``0x`` prefix, so a column that
-    parses and has no value starting with ``0`` (other than ``0`` itself) or
-    ``-0`` holds only such values. None when that is not so: the general
-    rules then decide.
+    point or exponent). pyarrow's integer parser (checked with pyarrow 26)
+    accepts only digits with an optional ``-`` and hexadecimal with a ``0x``
+    prefix, so a column that parses and has no value starting with ``0``
+    (other than ``0`` itself), ``-0`` or ``+`` holds only such values. None
+    when that is not so: the general rules then decide.
+    ``tests/test_survey.py::FAST_SAMPLES`` pins each of these cases.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -528,6 +529,8 @@ def _canonical_integers(col):
                 return None
         if lo <= 0 and pc.any(pc.starts_with(col, "-0")).as_py():
             return None  # "-0", "-07", "-0x1" parse to values <= 0
+        if pc.any(pc.starts_with(col, "+")).as_py():
+            return None  # rejected by pyarrow 26; checked should another version take "+07"
     return ints.to_numpy()  # int64, or float64 with NaN where missing
 
 

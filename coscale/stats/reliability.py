@@ -184,40 +184,49 @@ class _Pairwise:
     (divisor ``n - 1``, R's ``cov(x, use = "pairwise")``, pandas'
     ``DataFrame.cov``) is ``(q - s * s' / n) / (n - 1)``: pairwise means
     enter through ``s``, and centring first keeps the subtraction free of
-    cancellation. No loop over rows or item pairs; without missing answers
-    only ``z'z`` is needed.
+    cancellation. No loop over rows or item pairs. ``n`` and ``s`` differ
+    from their complete-data values only through the rows with a missing
+    answer, so only those rows enter their products::
+
+        n = N - u 1' - 1 u' + w'w        s = t 1' - z_R' w
+
+    (``w`` the 0/1 missing mask of those rows R, ``u`` missing answers per
+    item, ``t`` the column sums of ``z``).
     """
 
     def __init__(self, x: np.ndarray):
         n_rows, k = x.shape
-        present = ~np.isnan(x)
-        self.count = np.count_nonzero(present, axis=0)
-        self.complete = bool(self.count.min(initial=n_rows) == n_rows)
+        missing = np.isnan(x)
+        n_missing = np.count_nonzero(missing, axis=0)
+        self.count = n_rows - n_missing
+        self.complete = not n_missing.any()
         with np.errstate(invalid="ignore", divide="ignore"):
             if self.complete:
                 self.mean = x.sum(axis=0) / n_rows
                 z = x - self.mean
             else:
-                z = np.where(present, x, 0.0)
-                self.mean = z.sum(axis=0) / self.count
-                z -= self.mean
-                np.copyto(z, 0.0, where=~present)
+                self.mean = np.add.reduce(x, axis=0, where=~missing) / self.count
+                z = x - self.mean
+                np.copyto(z, 0.0, where=missing)
         self.z = z
-        self.present = present
+        self.missing = missing
         self.q = z.T @ z
         if self.complete:
             self.n = np.full((k, k), float(n_rows))
             self.s = np.zeros((k, k))
+            self.rows_with_missing = 0
         else:
-            m = present.astype(np.float64)
-            self.n = m.T @ m
-            self.s = z.T @ m
+            rows = np.flatnonzero(np.logical_or.reduce(missing, axis=1))
+            self.rows_with_missing = len(rows)
+            w = missing[rows].astype(np.float64)
+            u = n_missing.astype(np.float64)
+            self.n = n_rows - u[:, None] - u[None, :] + w.T @ w
+            t = z.sum(axis=0)
+            self.s = t[:, None] - z[rows].T @ w
 
     def n_complete(self) -> int:
         """Rows that answer every item."""
-        if self.complete:
-            return int(self.present.shape[0])
-        return int(np.count_nonzero(np.logical_and.reduce(self.present, axis=1)))
+        return int(self.missing.shape[0] - self.rows_with_missing)
 
     def variances(self) -> np.ndarray:
         """Per-item variance (divisor n - 1) over its answers, as pandas' ``std(ddof=1)**2``."""
@@ -866,14 +875,23 @@ def _correlation_input(corr_or_data: pd.DataFrame, items: list[str],
         # A correlation or covariance matrix (semTools' sample.cov=): cov2cor.
         m = frame.loc[items, items].to_numpy(dtype=float)
         return _cov2cor(m)
-    x, _ = _float_values(frame.loc[:, items])
+    sub = frame if list(frame.columns) == items else frame.loc[:, items]
+    x, _ = _float_values(sub)
     if missing == "listwise":
         complete = ~np.logical_or.reduce(np.isnan(x), axis=1)
-        if not complete.all():
-            x = x[complete]
-        if x.shape[0] < 2:
+        n = int(np.count_nonzero(complete))
+        if n < 2:
             raise InputError("fewer than two complete rows for the correlations")
-        return np.corrcoef(x, rowvar=False)
+        # np.corrcoef of the complete rows, column by column (no row gathers)
+        z = np.empty((n, x.shape[1]), order="F")
+        for j in range(x.shape[1]):
+            np.compress(complete, x[:, j], out=z[:, j])
+        z -= z.mean(axis=0)
+        c = z.T @ z / (n - 1.0)
+        d = np.sqrt(np.diag(c))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = c / d[:, None] / d[None, :]
+        return np.clip(r, -1.0, 1.0)
     if missing == "pairwise":
         # lavaan::lavCor(missing = "pairwise") == cov2cor(cov(use = "pairwise")).
         return _cov2cor(_Pairwise(x).cov())
