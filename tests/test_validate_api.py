@@ -263,3 +263,18 @@ def test_json_is_deterministic(raw, result):
     """Two runs on the same data give byte-identical JSON."""
     again = coscale.validate(raw.copy(), "coproduction", estimator="ML", missing="listwise")
     assert again.to_json() == result.to_json()
+
+
+def test_model_lines_in_the_scale_file_reach_the_cfa(tmp_path):
+    """A correlated residual written in the scale file (``model: [x7 ~~ x8]``) is in the CFA:
+    chisq equals cfa(HS.model + 'x7 ~~ x8', HS) (cfa.R, case hs3_rescov)."""
+    ref = json.loads((ROOT / "tests" / "reference" / "cfa.json").read_text())["cases"]["hs3_rescov"]
+    path = tmp_path / "hs_rescov.yaml"
+    path.write_text(
+        (ROOT / "tests" / "data" / "holzinger_scales.yaml").read_text() + "model:\n  - x7 ~~ x8\n"
+    )
+    hs = pd.read_csv(ROOT / "tests" / "data" / "holzinger1939.csv")
+    res = coscale.validate(hs, str(path), estimator="ML", missing="listwise")
+    assert "x7 ~~ x8" in res.cfa.model
+    assert res.cfa.fit["chisq"] == pytest.approx(ref["fit_measures"]["chisq"], abs=1e-3)
+    assert res.cfa.fit["df"] == ref["fit_measures"]["df"]
