@@ -14,44 +14,13 @@
 #   * fit_measures keeps lavaan's names ("rmsea.ci.lower", "srmr_bentler", ...).
 #   * sampstat covariances are ML (divided by N), as lavaan reports them.
 
+source("tests/reference/common.R")
 suppressPackageStartupMessages({
-  library(lavaan)
   library(semTools)
   library(psych)
-  library(jsonlite)
 })
 
-stopifnot(packageVersion("lavaan") == "0.6.14")
-
 # ---------------------------------------------------------------- helpers ----
-fm_list <- function(fit) as.list(unclass(fitMeasures(fit)))
-
-df_rows <- function(x) {
-  x <- as.data.frame(x, stringsAsFactors = FALSE)
-  class(x) <- "data.frame"
-  rownames(x) <- NULL
-  x
-}
-
-pe_rows <- function(fit) df_rows(parameterEstimates(fit, standardized = TRUE))
-
-mi_top <- function(fit, k = 10) {
-  mi <- df_rows(modindices(fit, sort. = TRUE))
-  cols <- intersect(c("lhs", "op", "rhs", "block", "group", "mi", "epc",
-                      "sepc.lv", "sepc.all", "sepc.nox"), names(mi))
-  mi[seq_len(min(k, nrow(mi))), cols]
-}
-
-mat <- function(M) {
-  M <- unclass(M)
-  list(names = rownames(M), values = unname(as.matrix(M)))
-}
-
-vec <- function(v) {
-  v <- unclass(v)
-  as.list(setNames(as.numeric(v), names(v)))
-}
-
 res_summary <- function(fit) {
   r <- lavResiduals(fit)
   s <- as.data.frame(r$summary)
@@ -62,18 +31,7 @@ res_summary <- function(fit) {
   out
 }
 
-# Fit and keep lavaan's warnings (e.g. Heywood cases) so the JSON records them.
-fit_w <- function(expr) {
-  w <- character(0)
-  fit <- withCallingHandlers(expr, warning = function(cond) {
-    w <<- c(w, conditionMessage(cond)); invokeRestart("muffleWarning")
-  })
-  attr(fit, "lav_warnings") <- w
-  fit
-}
-
 single_case <- function(fit, call, model, data_desc, modind = TRUE) {
-  warn <- attr(fit, "lav_warnings")
   ss <- lavInspect(fit, "sampstat")
   imp <- lavInspect(fit, "implied")
   out <- list(
@@ -81,7 +39,7 @@ single_case <- function(fit, call, model, data_desc, modind = TRUE) {
     model = model,
     data = data_desc,
     converged = lavInspect(fit, "converged"),
-    warnings = I(if (is.null(warn)) character(0) else gsub("\\s+", " ", warn)),
+    warnings = warnings_of(fit),
     ntotal = lavInspect(fit, "ntotal"),
     npar = unname(fitMeasures(fit, "npar")),
     logl = unname(fitMeasures(fit, "logl")),
@@ -98,35 +56,9 @@ single_case <- function(fit, call, model, data_desc, modind = TRUE) {
 }
 
 # ------------------------------------------------------------------- data ----
-HS <- read.csv("tests/data/holzinger1939.csv", stringsAsFactors = FALSE)
-HS.model <- "visual =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed =~ x7 + x8 + x9"
-hs_desc <- "tests/data/holzinger1939.csv (lavaan::HolzingerSwineford1939, N = 301)"
-
-read_example <- function(path = "examples/coproduction_survey.csv") {
-  d <- read.csv(path, stringsAsFactors = FALSE)
-  items <- grep("^(msc|mcc|ppo|pcc)[0-9]+$", names(d), value = TRUE)
-  for (v in items) d[[v]][d[[v]] %in% c(9, -99)] <- NA
-  d$ppo4 <- 6 - d$ppo4
-  d$pcc3 <- 6 - d$pcc3
-  d
-}
+HS <- read_hs()
 EX <- read_example()
-ex_prep <- paste(
-  "examples/coproduction_survey.csv; empty cells and codes 9/-99 set to NA;",
-  "ppo4 and pcc3 reverse-keyed as 6 - x")
-ex_scales <- list(
-  motives_self = paste0("msc", 1:5),
-  motives_community = paste0("mcc", 1:5),
-  professional_openness = paste0("ppo", 1:5),
-  citizen_competence = paste0("pcc", 1:5)
-)
-ex_syntax <- function(scales) {
-  paste(vapply(names(scales), function(f)
-    paste0(f, " =~ ", paste(scales[[f]], collapse = " + ")), ""), collapse = "\n")
-}
-EX.model <- ex_syntax(ex_scales)
+ex_prep <- ex_prep_desc()
 
 # ------------------------------------------------------------------ cases ----
 cases <- list()
@@ -184,7 +116,7 @@ cases$example$AVE <- vec(AVE(fit))
 for (sc in names(ex_scales)) {
   items <- ex_scales[[sc]]
   dd <- EX[complete.cases(EX[items]), items]
-  m1 <- ex_syntax(ex_scales[sc])
+  m1 <- scale_syntax(ex_scales[sc])
   fit <- fit_w(cfa(m1, data = dd))
   a <- psych::alpha(dd, warnings = FALSE)
   case <- single_case(
@@ -205,20 +137,17 @@ for (sc in names(ex_scales)) {
 }
 
 out <- list(
-  meta = list(
-    generated_by = "tests/reference/cfa.R",
-    R = R.version.string,
-    lavaan = as.character(packageVersion("lavaan")),
-    semTools = as.character(packageVersion("semTools")),
-    psych = as.character(packageVersion("psych")),
+  meta = ref_meta(
+    "tests/reference/cfa.R",
+    semTools = pkg_version("semTools"),
+    psych = pkg_version("psych"),
     conventions = paste(
       "NA/NaN/Inf -> null; data frames -> lists of row objects;",
       "matrices -> {names, values (row-major)}; sampstat cov is ML (/N)")
   ),
   cases = cases
 )
-write_json(out, "tests/reference/cfa.json", digits = NA, auto_unbox = TRUE,
-           pretty = TRUE, na = "null")
+write_ref(out, "tests/reference/cfa.json")
 
 # ----------------------------------------------------------- key numbers ----
 k <- function(nm) {

@@ -20,42 +20,9 @@
 #   * checks: recomputations in R of how lavaan defines baseline.chisq and srmr
 #     under missing = "ml" (see "checks" in each case).
 
-suppressPackageStartupMessages({
-  library(lavaan)
-  library(jsonlite)
-})
-
-stopifnot(packageVersion("lavaan") == "0.6.14")
+source("tests/reference/common.R")
 
 # ---------------------------------------------------------------- helpers ----
-fm_list <- function(fit) as.list(unclass(fitMeasures(fit)))
-
-df_rows <- function(x) {
-  x <- as.data.frame(x, stringsAsFactors = FALSE)
-  class(x) <- "data.frame"
-  rownames(x) <- NULL
-  x
-}
-
-mat <- function(M) {
-  M <- unclass(M)
-  list(names = rownames(M), values = unname(as.matrix(M)))
-}
-
-vec <- function(v) {
-  v <- unclass(v)
-  as.list(setNames(as.numeric(v), names(v)))
-}
-
-fit_w <- function(expr) {
-  w <- character(0)
-  fit <- withCallingHandlers(expr, warning = function(cond) {
-    w <<- c(w, conditionMessage(cond)); invokeRestart("muffleWarning")
-  })
-  attr(fit, "lav_warnings") <- w
-  fit
-}
-
 # per-group list (single group: a list of one)
 per_group <- function(x, ngroups) if (ngroups == 1L) list(x) else unname(x)
 
@@ -130,7 +97,6 @@ h1_tight <- function(fit, data, ov, group = NULL) {
 }
 
 fiml_case <- function(fit, call, model, data_desc, data, group = NULL) {
-  warn <- attr(fit, "lav_warnings")
   ng <- lavInspect(fit, "ngroups")
   ov <- lavNames(fit, "ov")
   opts <- lavInspect(fit, "options")
@@ -141,7 +107,7 @@ fiml_case <- function(fit, call, model, data_desc, data, group = NULL) {
     model = model,
     data = data_desc,
     converged = lavInspect(fit, "converged"),
-    warnings = I(if (is.null(warn)) character(0) else gsub("\\s+", " ", warn)),
+    warnings = warnings_of(fit),
     group_labels = I(if (ng > 1) lavInspect(fit, "group.label") else character(0)),
     ntotal = lavInspect(fit, "ntotal"),
     nobs = I(as.integer(unlist(lavInspect(fit, "nobs")))),
@@ -163,7 +129,7 @@ fiml_case <- function(fit, call, model, data_desc, data, group = NULL) {
     unrestricted_logl = unname(fitMeasures(fit, "unrestricted.logl")),
     fmin = unname(fitMeasures(fit, "fmin")),
     fit_measures = fm_list(fit),
-    estimates = df_rows(parameterEstimates(fit, standardized = TRUE)),
+    estimates = pe_rows(fit),
     h1 = lapply(per_group(lavInspect(fit, "sampstat.h1"), ng), moments_json),
     h1_tight = unname(h1_tight(fit, data, ov, group)),
     implied = lapply(per_group(lavInspect(fit, "implied"), ng), moments_json),
@@ -178,10 +144,7 @@ LK <- read.csv("tests/data/likert_missing.csv")
 LK.model <- "trait =~ q1 + q2 + q3 + q4 + q5"
 lk_desc <- "tests/data/likert_missing.csv (300 rows, 5 Likert items, ~5% MCAR; tests/reference/make_likert_missing.py)"
 
-HS <- read.csv("tests/data/holzinger1939.csv", stringsAsFactors = FALSE)
-HS.model <- "visual =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed =~ x7 + x8 + x9"
+HS <- read_hs()
 
 # Amputation rule (deterministic, reproduced in tests/test_fiml.py):
 #   item xj (j = 1..9) is missing when ((id * 7919 + j * 104729) * (id + 31 * j)) %% 1009 < 65;
@@ -200,22 +163,8 @@ for (j in 1:9) HSM[[paste0("x", j)]][HS$id %% 97 == 0] <- NA
 write.csv(HSM, "tests/data/holzinger1939_missing.csv", row.names = FALSE)
 hsm_desc <- paste("tests/data/holzinger1939_missing.csv: tests/data/holzinger1939.csv with", amputation_rule)
 
-read_example <- function(path = "examples/coproduction_survey.csv") {
-  d <- read.csv(path, stringsAsFactors = FALSE)
-  items <- grep("^(msc|mcc|ppo|pcc)[0-9]+$", names(d), value = TRUE)
-  for (v in items) d[[v]][d[[v]] %in% c(9, -99)] <- NA
-  d$ppo4 <- 6 - d$ppo4
-  d$pcc3 <- 6 - d$pcc3
-  d
-}
 EX <- read_example()
-ex_prep <- paste(
-  "examples/coproduction_survey.csv; empty cells and codes 9/-99 set to NA;",
-  "ppo4 and pcc3 reverse-keyed as 6 - x")
-EX.model <- "motives_self =~ msc1 + msc2 + msc3 + msc4 + msc5
-motives_community =~ mcc1 + mcc2 + mcc3 + mcc4 + mcc5
-professional_openness =~ ppo1 + ppo2 + ppo3 + ppo4 + ppo5
-citizen_competence =~ pcc1 + pcc2 + pcc3 + pcc4 + pcc5"
+ex_prep <- ex_prep_desc()
 
 # ------------------------------------------------------------------ cases ----
 cases <- list()
@@ -240,10 +189,8 @@ cases$hs_missing_scalar <- fiml_case(
   HS.model, hsm_desc, HSM, "school")
 
 out <- list(
-  meta = list(
-    generated_by = "tests/reference/fiml.R",
-    R = R.version.string,
-    lavaan = as.character(packageVersion("lavaan")),
+  meta = ref_meta(
+    "tests/reference/fiml.R",
     amputation_rule = amputation_rule,
     conventions = paste(
       "NA/NaN/Inf -> null; data frames -> lists of row objects;",
@@ -252,8 +199,7 @@ out <- list(
   ),
   cases = cases
 )
-write_json(out, "tests/reference/fiml.json", digits = NA, auto_unbox = TRUE,
-           pretty = TRUE, na = "null")
+write_ref(out, "tests/reference/fiml.json")
 
 # ----------------------------------------------------------- key numbers ----
 for (nm in names(cases)) {

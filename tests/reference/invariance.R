@@ -16,34 +16,9 @@
 #     annotated with the parameter of their lhs label (param_lhs, param_op,
 #     param_rhs) for convenience.
 
-suppressPackageStartupMessages({
-  library(lavaan)
-  library(jsonlite)
-})
-
-stopifnot(packageVersion("lavaan") == "0.6.14")
+source("tests/reference/common.R")
 
 # ---------------------------------------------------------------- helpers ----
-fm_list <- function(fit) as.list(unclass(fitMeasures(fit)))
-
-df_rows <- function(x) {
-  x <- as.data.frame(x, stringsAsFactors = FALSE)
-  class(x) <- "data.frame"
-  rownames(x) <- NULL
-  x
-}
-
-pe_rows <- function(fit) df_rows(parameterEstimates(fit, standardized = TRUE))
-
-fit_w <- function(expr) {
-  w <- character(0)
-  fit <- withCallingHandlers(expr, warning = function(cond) {
-    w <<- c(w, conditionMessage(cond)); invokeRestart("muffleWarning")
-  })
-  attr(fit, "lav_warnings") <- gsub("\\s+", " ", w)
-  fit
-}
-
 group_info <- function(fit) {
   list(group_labels = lavInspect(fit, "group.label"),
        group_sizes = as.integer(unlist(lavInspect(fit, "nobs"))))
@@ -51,7 +26,7 @@ group_info <- function(fit) {
 
 latent_means <- function(fit, g = 2L) {
   lv <- lavNames(fit, "lv")
-  pe <- df_rows(parameterEstimates(fit, standardized = TRUE))
+  pe <- pe_rows(fit)
   pe <- pe[pe$op == "~1" & pe$lhs %in% lv & pe$group == g,
            c("lhs", "group", "est", "se", "z", "pvalue", "std.lv", "std.all")]
   rownames(pe) <- NULL
@@ -59,11 +34,10 @@ latent_means <- function(fit, g = 2L) {
 }
 
 model_entry <- function(fit, call, full = TRUE) {
-  warn <- attr(fit, "lav_warnings")
   out <- list(
     call = call,
     converged = lavInspect(fit, "converged"),
-    warnings = I(if (is.null(warn)) character(0) else warn),
+    warnings = warnings_of(fit),
     ntotal = lavInspect(fit, "ntotal"),
     npar = unname(fitMeasures(fit, "npar")),
     logl = unname(fitMeasures(fit, "logl")),
@@ -83,21 +57,11 @@ lrt_rows <- function(...) {
 
 score_test <- function(fit) {
   st <- lavTestScore(fit)
-  uni <- df_rows(st$uni)
-  pt <- parTable(fit)
-  pl <- pt[pt$plabel != "", c("plabel", "lhs", "op", "rhs", "group", "label", "free")]
-  pl <- df_rows(pl)
-  m <- match(uni$lhs, pl$plabel)
-  uni$param_lhs <- pl$lhs[m]
-  uni$param_op <- pl$op[m]
-  uni$param_rhs <- pl$rhs[m]
-  uni$param_group <- pl$group[m]
-  m2 <- match(uni$rhs, pl$plabel)
-  uni$rhs_param_group <- pl$group[m2]
+  pl <- plabel_rows(fit)
   list(
     call = "lavTestScore(fit)",
     test = df_rows(st$test),
-    uni = uni,
+    uni = annotate_uni(st$uni, pl),
     plabels = pl
   )
 }
@@ -124,28 +88,9 @@ ladder <- function(model, data, group, call_data, extra = list(), full = TRUE) {
 }
 
 # ------------------------------------------------------------------- data ----
-HS <- read.csv("tests/data/holzinger1939.csv", stringsAsFactors = FALSE)
-HS.model <- "visual =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed =~ x7 + x8 + x9"
-hs_desc <- "tests/data/holzinger1939.csv (lavaan::HolzingerSwineford1939, N = 301)"
-
-read_example <- function(path = "examples/coproduction_survey.csv") {
-  d <- read.csv(path, stringsAsFactors = FALSE)
-  items <- grep("^(msc|mcc|ppo|pcc)[0-9]+$", names(d), value = TRUE)
-  for (v in items) d[[v]][d[[v]] %in% c(9, -99)] <- NA
-  d$ppo4 <- 6 - d$ppo4
-  d$pcc3 <- 6 - d$pcc3
-  d
-}
+HS <- read_hs()
 EX <- read_example()
-ex_prep <- paste(
-  "examples/coproduction_survey.csv; empty cells and codes 9/-99 set to NA;",
-  "ppo4 and pcc3 reverse-keyed as 6 - x; listwise deletion over the 20 items (lavaan default)")
-EX.model <- "motives_self =~ msc1 + msc2 + msc3 + msc4 + msc5
-motives_community =~ mcc1 + mcc2 + mcc3 + mcc4 + mcc5
-professional_openness =~ ppo1 + ppo2 + ppo3 + ppo4 + ppo5
-citizen_competence =~ pcc1 + pcc2 + pcc3 + pcc4 + pcc5"
+ex_prep <- ex_prep_desc("listwise deletion over the 20 items (lavaan default)")
 
 cases <- list()
 
@@ -260,8 +205,8 @@ for (nm in names(ge5)) {
     call = sprintf("cfa(model, data = HS4, group = 'school_age'%s)",
                    if (is.null(ge5[[nm]])) "" else paste0(", group.equal = ", deparse(ge5[[nm]]))),
     converged = lavInspect(fits5[[nm]], "converged"),
-    warnings = I(attr(fits5[[nm]], "lav_warnings")),
-    fit_measures = as.list(unclass(fitMeasures(fits5[[nm]], sel)))
+    warnings = warnings_of(fits5[[nm]]),
+    fit_measures = fm_list(fits5[[nm]], sel)
   )
 }
 cases$hs_school_age4 <- c(
@@ -276,18 +221,15 @@ cases$hs_school_age4 <- c(
 
 # ------------------------------------------------------------------ write ----
 out <- list(
-  meta = list(
-    generated_by = "tests/reference/invariance.R",
-    R = R.version.string,
-    lavaan = as.character(packageVersion("lavaan")),
+  meta = ref_meta(
+    "tests/reference/invariance.R",
     conventions = paste(
       "NA/NaN/Inf -> null; data frames -> lists of row objects;",
       "group indices are 1-based into group_labels (order of first appearance in the data)")
   ),
   cases = cases
 )
-write_json(out, "tests/reference/invariance.json", digits = NA, auto_unbox = TRUE,
-           pretty = TRUE, na = "null")
+write_ref(out, "tests/reference/invariance.json")
 
 # ----------------------------------------------------------- key numbers ----
 show_ladder <- function(nm) {

@@ -16,42 +16,13 @@
 #   * Matrices are {"names": [...], "values": [[row], ...]} (row-major).
 #   * fit_measures keeps lavaan's names ("chisq.scaled", "rmsea.robust", ...).
 
+source("tests/reference/common.R")
 suppressPackageStartupMessages({
-  library(lavaan)
   library(semTools)
   library(psych)
-  library(jsonlite)
 })
 
-stopifnot(packageVersion("lavaan") == "0.6.14")
-
 # ---------------------------------------------------------------- helpers ----
-df_rows <- function(x) {
-  x <- as.data.frame(x, stringsAsFactors = FALSE)
-  class(x) <- "data.frame"
-  rownames(x) <- NULL
-  x
-}
-
-mat <- function(M) {
-  M <- unclass(M)
-  list(names = rownames(M), values = unname(as.matrix(M)))
-}
-
-vec <- function(v) {
-  v <- unclass(v)
-  as.list(setNames(as.numeric(v), names(v)))
-}
-
-fit_w <- function(expr) {
-  w <- character(0)
-  fit <- withCallingHandlers(expr, warning = function(cond) {
-    w <<- c(w, conditionMessage(cond)); invokeRestart("muffleWarning")
-  })
-  attr(fit, "lav_warnings") <- w
-  fit
-}
-
 test_info <- function(t) {
   keep <- c("test", "stat", "df", "pvalue", "scaling.factor", "shift.parameter",
             "trace.UGamma", "trace.UGamma2")
@@ -74,7 +45,6 @@ polychoric_part <- function(data, gamma_full = TRUE) {
 }
 
 ordinal_case <- function(fit, call, model, data_desc, data, scales, gamma_full = TRUE) {
-  warn <- attr(fit, "lav_warnings")
   ss <- lavInspect(fit, "sampstat")
   imp <- lavInspect(fit, "implied")
   G <- lavInspect(fit, "gamma")
@@ -107,18 +77,18 @@ ordinal_case <- function(fit, call, model, data_desc, data, scales, gamma_full =
     model = model,
     data = data_desc,
     converged = lavInspect(fit, "converged"),
-    warnings = I(if (is.null(warn)) character(0) else gsub("\\s+", " ", warn)),
+    warnings = warnings_of(fit),
     ntotal = lavInspect(fit, "ntotal"),
     options = list(estimator = lavInspect(fit, "options")$estimator,
                    parameterization = lavInspect(fit, "options")$parameterization,
                    test = lavInspect(fit, "options")$test,
                    se = lavInspect(fit, "options")$se),
-    fit_measures = as.list(unclass(fitMeasures(fit))),
+    fit_measures = fm_list(fit),
     test = lapply(tst, test_info),
     baseline_test = lapply(base, test_info),
     catml_dwls_call = "lavaan:::lav_fit_catml_dwls(fit)  # ingredients of cfi/tli/rmsea .robust",
     catml_dwls = lapply(catml, unname),
-    estimates = df_rows(parameterEstimates(fit, standardized = TRUE)),
+    estimates = pe_rows(fit),
     sampstat = list(cor = mat(ss$cov), th = vec(ss$th)),
     implied = list(cor = mat(imp$cov), th = vec(imp$th)),
     gamma = gamma,
@@ -134,7 +104,7 @@ ordinal_case <- function(fit, call, model, data_desc, data, scales, gamma_full =
 }
 
 # ------------------------------------------------------------------- data ----
-HS <- read.csv("tests/data/holzinger1939.csv", stringsAsFactors = FALSE)
+HS <- read_hs()
 # fixed (not quantile-based) cut points per item: 4 ordered categories 1..4,
 # cut(x, c(-Inf, b1, b2, b3, Inf), labels = FALSE) (intervals closed on the right)
 hs_breaks <- list(
@@ -147,40 +117,18 @@ HSord <- as.data.frame(lapply(names(hs_breaks), function(v)
 names(HSord) <- names(hs_breaks)
 HSord$school <- HS$school   # grouping variable of the invariance cases
 write.csv(HSord, "tests/data/holzinger1939_ordinal.csv", row.names = FALSE)
-hs_desc <- paste(
+hsord_desc <- paste(
   "tests/data/holzinger1939_ordinal.csv: x1..x9 of tests/data/holzinger1939.csv cut into 4 categories",
   "(plus its school column),",
   "cut(x, c(-Inf, b, Inf), labels = FALSE) with b =",
   paste(sprintf("%s: %s", names(hs_breaks),
                 vapply(hs_breaks, function(b) paste(b, collapse = "/"), "")), collapse = "; "))
-HS.model <- "visual =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed =~ x7 + x8 + x9"
-hs_scales <- list(visual = paste0("x", 1:3), textual = paste0("x", 4:6), speed = paste0("x", 7:9))
 
-read_example <- function(path = "examples/coproduction_survey.csv") {
-  d <- read.csv(path, stringsAsFactors = FALSE)
-  items <- grep("^(msc|mcc|ppo|pcc)[0-9]+$", names(d), value = TRUE)
-  for (v in items) d[[v]][d[[v]] %in% c(9, -99)] <- NA
-  d$ppo4 <- 6 - d$ppo4
-  d$pcc3 <- 6 - d$pcc3
-  d
-}
-ex_scales <- list(
-  motives_self = paste0("msc", 1:5),
-  motives_community = paste0("mcc", 1:5),
-  professional_openness = paste0("ppo", 1:5),
-  citizen_competence = paste0("pcc", 1:5)
-)
 ex_items <- unlist(ex_scales, use.names = FALSE)
 EX <- read_example()
 EXc <- EX[complete.cases(EX[ex_items]), ex_items]
 EXg <- EX[complete.cases(EX[c("role", ex_items)]), c("role", ex_items)]
-ex_desc <- paste(
-  "examples/coproduction_survey.csv; empty cells and codes 9/-99 set to NA;",
-  "ppo4 and pcc3 reverse-keyed as 6 - x; EXc = rows complete on the 20 items (listwise)")
-EX.model <- paste(vapply(names(ex_scales), function(f)
-  paste0(f, " =~ ", paste(ex_scales[[f]], collapse = " + ")), ""), collapse = "\n")
+ex_desc <- ex_prep_desc("EXc = rows complete on the 20 items (listwise)")
 
 # ------------------------------------------------------------------ cases ----
 cases <- list()
@@ -188,12 +136,12 @@ cases <- list()
 fit <- fit_w(cfa(HS.model, data = HSord, ordered = TRUE, estimator = "WLSMV"))
 cases$hs_ordinal <- ordinal_case(
   fit, "cfa(HS.model, data = HSord, ordered = TRUE, estimator = 'WLSMV')",
-  HS.model, hs_desc, HSord[names(hs_breaks)], hs_scales)
+  HS.model, hsord_desc, HSord[names(hs_breaks)], hs_scales)
 
 fit <- fit_w(cfa(HS.model, data = HSord, ordered = TRUE, estimator = "WLSMV", std.lv = TRUE))
 cases$hs_ordinal_stdlv <- ordinal_case(
   fit, "cfa(HS.model, data = HSord, ordered = TRUE, estimator = 'WLSMV', std.lv = TRUE)",
-  HS.model, hs_desc, HSord[names(hs_breaks)], hs_scales, gamma_full = FALSE)
+  HS.model, hsord_desc, HSord[names(hs_breaks)], hs_scales, gamma_full = FALSE)
 
 fit <- fit_w(cfa(EX.model, data = EXc, ordered = TRUE, estimator = "WLSMV"))
 cases$example_ordinal <- ordinal_case(
@@ -217,12 +165,10 @@ we_steps <- list(configural = "", thresholds = "thresholds",
                  intercepts = c("thresholds", "loadings", "intercepts"))
 
 pe_compact <- function(fit) {
-  pe <- df_rows(parameterEstimates(fit, standardized = TRUE))
-  pe[, c("lhs", "op", "rhs", "group", "label", "est", "se", "z", "std.lv", "std.all")]
+  pe_rows(fit)[, c("lhs", "op", "rhs", "group", "label", "est", "se", "z", "std.lv", "std.all")]
 }
 
 group_case <- function(fit, call, syntax, model, data_desc, group, sampstat = TRUE) {
-  warn <- attr(fit, "lav_warnings")
   ss <- lavInspect(fit, "sampstat")
   labels <- lavInspect(fit, "group.label")
   catml <- try(lavaan:::lav_fit_catml_dwls(fit), silent = TRUE)
@@ -235,9 +181,9 @@ group_case <- function(fit, call, syntax, model, data_desc, group, sampstat = TR
     group_labels = labels,
     nobs = unlist(lavInspect(fit, "nobs")),
     converged = lavInspect(fit, "converged"),
-    warnings = I(if (is.null(warn)) character(0) else gsub("\\s+", " ", warn)),
+    warnings = warnings_of(fit),
     ntotal = lavInspect(fit, "ntotal"),
-    fit_measures = as.list(unclass(fitMeasures(fit))),
+    fit_measures = fm_list(fit),
     test = lapply(lavInspect(fit, "test"), test_info),
     baseline_test = lapply(fit@baseline$test, test_info),
     catml_dwls = if (inherits(catml, "try-error")) NULL else lapply(catml, unname),
@@ -276,7 +222,7 @@ invariance_ladder <- function(model, data, items, group, data_desc, prefix) {
 }
 
 invariance_ladder(HS.model, HSord, names(hs_breaks), "school",
-                  paste(hs_desc, "; grouped by school"), "hs_we")
+                  paste(hsord_desc, "; grouped by school"), "hs_we")
 invariance_ladder(EX.model, EXg, ex_items, "role",
                   paste(ex_desc, "; EXg = rows complete on role and the 20 items; grouped by role"),
                   "example_we")
@@ -310,14 +256,12 @@ out <- list(
   generated_by = "tests/reference/ordinal.R",
   versions = list(
     R = paste(R.version$major, R.version$minor, sep = "."),
-    lavaan = as.character(packageVersion("lavaan")),
-    semTools = as.character(packageVersion("semTools")),
-    psych = as.character(packageVersion("psych"))
+    lavaan = pkg_version("lavaan"),
+    semTools = pkg_version("semTools"),
+    psych = pkg_version("psych")
   ),
   cases = cases,
   bvn = bvn
 )
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", null = "null",
-                  pretty = FALSE, matrix = "rowmajor"),
-           "tests/reference/ordinal.json")
+write_ref(out, "tests/reference/ordinal.json", pretty = FALSE, null = "null")
 cat("wrote tests/reference/ordinal.json\n")

@@ -1,13 +1,14 @@
 # Ordinal reliability per scale from one-factor WLSMV fits (what coscale validate reports as
-# omega_ordinal / alpha_ordinal). Run from the repository root:
+# omega_ordinal / alpha_ordinal). Run from the repository root (after tests/reference/ordinal.R,
+# which writes tests/data/holzinger1939_ordinal.csv):
 #   Rscript tests/reference/ordinal_onefactor.R
-suppressPackageStartupMessages({library(lavaan); library(semTools); library(psych); library(jsonlite)})
+source("tests/reference/common.R")
+suppressPackageStartupMessages({library(semTools); library(psych)})
 HS4 <- read.csv("tests/data/holzinger1939_ordinal.csv")
-scales <- list(visual = c("x1", "x2", "x3"), textual = c("x4", "x5", "x6"), speed = c("x7", "x8", "x9"))
 out <- list()
-for (s in names(scales)) {
-  items <- scales[[s]]
-  model <- paste(s, "=~", paste(items, collapse = " + "))
+for (s in names(hs_scales)) {
+  items <- hs_scales[[s]]
+  model <- scale_syntax(hs_scales[s])
   fit <- cfa(model, data = HS4, ordered = TRUE, estimator = "WLSMV")
   R <- lavCor(HS4[items], ordered = TRUE)
   out[[s]] <- list(
@@ -17,6 +18,6 @@ for (s in names(scales)) {
     alpha_ordinal = psych::alpha(R, warnings = FALSE)$total$raw_alpha
   )
 }
-meta <- list(generated_by = "tests/reference/ordinal_onefactor.R", lavaan = as.character(packageVersion("lavaan")),
-             semTools = as.character(packageVersion("semTools")), psych = as.character(packageVersion("psych")))
-write_json(list(meta = meta, cases = out), "tests/reference/ordinal_onefactor.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
+meta <- list(generated_by = "tests/reference/ordinal_onefactor.R", lavaan = pkg_version("lavaan"),
+             semTools = pkg_version("semTools"), psych = pkg_version("psych"))
+write_ref(list(meta = meta, cases = out), "tests/reference/ordinal_onefactor.json")

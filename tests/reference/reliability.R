@@ -11,21 +11,19 @@
 #
 # Matrices are stored as {"names": [...], "values": [[row 1], [row 2], ...]}.
 
+source("tests/reference/common.R")
 suppressPackageStartupMessages({
   library(psych)
-  library(lavaan)
   library(semTools)
-  library(jsonlite)
 })
 
 # psych's bootstrap runs through parallel::mclapply; forked workers make
 # set.seed() ineffective, so run it serially to make the JSON reproducible.
 options(mc.cores = 1L)
 
-hs <- read.csv("tests/data/holzinger1939.csv")
+hs <- read_hs()
 lik <- read.csv("tests/data/likert_missing.csv")
 
-mat <- function(m) list(names = colnames(m), values = unname(unclass(as.matrix(m))))
 num <- function(x) as.numeric(unlist(x))
 # ", name = value, ..." for a call label (strings deparsed with quotes).
 arg_text <- function(args) {
@@ -152,9 +150,7 @@ cfa_sets <- list(
 # ---------------------------------------------------------------------------
 # HTMT (semTools::htmt) and the Fornell-Larcker inputs of the 3-factor model
 # ---------------------------------------------------------------------------
-hs_model <- "visual =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed =~ x7 + x8 + x9"
+hs_model <- HS.model
 lik_model <- "a =~ q1 + q2 + q3
 b =~ q4 + q5"
 
@@ -194,9 +190,9 @@ three_factor <- list(
 ref <- list(
   versions = list(
     R = R.version.string,
-    psych = as.character(packageVersion("psych")),
-    lavaan = as.character(packageVersion("lavaan")),
-    semTools = as.character(packageVersion("semTools"))
+    psych = pkg_version("psych"),
+    lavaan = pkg_version("lavaan"),
+    semTools = pkg_version("semTools")
   ),
   alpha = alpha_sets,
   alpha_ci = alpha_ci_direct,
@@ -206,6 +202,5 @@ ref <- list(
   three_factor = three_factor
 )
 
-write_json(ref, "tests/reference/reliability.json", digits = NA, auto_unbox = TRUE,
-           pretty = TRUE, na = "null")
+write_ref(ref, "tests/reference/reliability.json")
 cat("wrote tests/reference/reliability.json\n")

@@ -17,39 +17,13 @@
 #     trace.UGamma (what fitMeasures builds the scaled and robust indices from).
 #   * Matrices are {"names": [...], "values": [[row], ...]} (row-major).
 
-suppressPackageStartupMessages({
-  library(lavaan)
-  library(jsonlite)
-})
-
-stopifnot(packageVersion("lavaan") == "0.6.14")
+source("tests/reference/common.R")
 
 # ---------------------------------------------------------------- helpers ----
-fm_list <- function(fit) as.list(unclass(fitMeasures(fit)))
-
-df_rows <- function(x) {
-  x <- as.data.frame(x, stringsAsFactors = FALSE)
-  class(x) <- "data.frame"
-  rownames(x) <- NULL
-  x
-}
-
-mat <- function(M, names = rownames(M)) {
-  M <- unclass(M)
-  list(names = names, values = unname(as.matrix(M)))
-}
-
 opts <- function(fit) {
   o <- lavInspect(fit, "options")
   o[c("estimator", "information", "h1.information", "observed.information",
       "se", "test", "meanstructure", "missing")]
-}
-
-tests <- function(fit) {
-  lapply(fit@test, function(t) list(
-    test = t$test, stat = t$stat, df = t$df,
-    scaling.factor = if (is.null(t$scaling.factor)) NA else t$scaling.factor,
-    trace.UGamma = if (is.null(t$trace.UGamma)) NA else sum(t$trace.UGamma)))
 }
 
 robust_case <- function(fit, call, model, data_desc, extra = list()) {
@@ -65,35 +39,16 @@ robust_case <- function(fit, call, model, data_desc, extra = list()) {
     group_labels = I(lavInspect(fit, "group.label")),
     options = opts(fit),
     fit_measures = fm_list(fit),
-    test = tests(fit),
+    test = test_list(fit@test),
     estimates = df_rows(pe[, cols])
   )
   c(out, extra)
 }
 
 # ------------------------------------------------------------------- data ----
-HS <- read.csv("tests/data/holzinger1939.csv", stringsAsFactors = FALSE)
-HS.model <- "visual =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed =~ x7 + x8 + x9"
-hs_desc <- "tests/data/holzinger1939.csv (lavaan::HolzingerSwineford1939, N = 301)"
-
-read_example <- function(path = "examples/coproduction_survey.csv") {
-  d <- read.csv(path, stringsAsFactors = FALSE)
-  items <- grep("^(msc|mcc|ppo|pcc)[0-9]+$", names(d), value = TRUE)
-  for (v in items) d[[v]][d[[v]] %in% c(9, -99)] <- NA
-  d$ppo4 <- 6 - d$ppo4
-  d$pcc3 <- 6 - d$pcc3
-  d
-}
+HS <- read_hs()
 EX <- read_example()
-ex_prep <- paste(
-  "examples/coproduction_survey.csv; empty cells and codes 9/-99 set to NA;",
-  "ppo4 and pcc3 reverse-keyed as 6 - x; listwise deletion on the 20 model items")
-EX.model <- "motives_self =~ msc1 + msc2 + msc3 + msc4 + msc5
-motives_community =~ mcc1 + mcc2 + mcc3 + mcc4 + mcc5
-professional_openness =~ ppo1 + ppo2 + ppo3 + ppo4 + ppo5
-citizen_competence =~ pcc1 + pcc2 + pcc3 + pcc4 + pcc5"
+ex_prep <- ex_prep_desc("listwise deletion on the 20 model items")
 
 # ------------------------------------------------------------------ cases ----
 cases <- list()
@@ -172,18 +127,15 @@ for (est in c("MLR", "MLM")) {
 }
 
 out <- list(
-  meta = list(
-    generated_by = "tests/reference/robust.R",
-    R = R.version.string,
-    lavaan = as.character(packageVersion("lavaan")),
+  meta = ref_meta(
+    "tests/reference/robust.R",
     conventions = paste(
       "NA/NaN/Inf -> null; data frames -> lists of row objects;",
       "matrices -> {names, values (row-major)}")
   ),
   cases = cases
 )
-write_json(out, "tests/reference/robust.json", digits = NA, auto_unbox = TRUE,
-           pretty = TRUE, na = "null")
+write_ref(out, "tests/reference/robust.json")
 
 # ----------------------------------------------------------- key numbers ----
 k <- function(nm, f) {

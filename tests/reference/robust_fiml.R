@@ -28,52 +28,16 @@
 #     information_firstorder: lavInspect(fit, "information.first.order") (the
 #     meat B0: mean outer product of the casewise scores, structured h1).
 
-suppressPackageStartupMessages({
-  library(lavaan)
-  library(jsonlite)
-})
-
-stopifnot(packageVersion("lavaan") == "0.6.14")
+source("tests/reference/common.R")
 
 # ---------------------------------------------------------------- helpers ----
-fm_list <- function(fit) as.list(unclass(fitMeasures(fit)))
-
-df_rows <- function(x) {
-  x <- as.data.frame(x, stringsAsFactors = FALSE)
-  class(x) <- "data.frame"
-  rownames(x) <- NULL
-  x
-}
-
-mat <- function(M, names = rownames(M)) {
-  M <- unclass(M)
-  list(names = names, values = unname(as.matrix(M)))
-}
-
 opts <- function(fit) {
   o <- lavInspect(fit, "options")
   o[c("estimator", "missing", "information", "h1.information", "observed.information",
       "se", "test", "meanstructure", "em.h1.tol")]
 }
 
-test_list <- function(tests) {
-  lapply(tests, function(t) list(
-    test = t$test, stat = t$stat, df = t$df,
-    scaling.factor = if (is.null(t$scaling.factor)) NA else t$scaling.factor,
-    trace.UGamma = if (is.null(t$trace.UGamma)) NA else sum(t$trace.UGamma)))
-}
-
-fit_w <- function(expr) {
-  w <- character(0)
-  fit <- withCallingHandlers(expr, warning = function(cond) {
-    w <<- c(w, conditionMessage(cond)); invokeRestart("muffleWarning")
-  })
-  attr(fit, "lav_warnings") <- w
-  fit
-}
-
 robust_fiml_case <- function(fit, call, model, data_desc, extra = list()) {
-  warn <- attr(fit, "lav_warnings")
   pe <- parameterEstimates(fit)
   cols <- intersect(c("lhs", "op", "rhs", "group", "label", "est", "se"), names(pe))
   ng <- lavInspect(fit, "ngroups")
@@ -83,7 +47,7 @@ robust_fiml_case <- function(fit, call, model, data_desc, extra = list()) {
     model = model,
     data = data_desc,
     converged = lavInspect(fit, "converged"),
-    warnings = I(if (is.null(warn)) character(0) else gsub("\\s+", " ", warn)),
+    warnings = warnings_of(fit),
     ntotal = lavInspect(fit, "ntotal"),
     nobs = I(as.integer(unlist(lavInspect(fit, "nobs")))),
     group_labels = I(if (ng > 1) lavInspect(fit, "group.label") else character(0)),
@@ -100,28 +64,11 @@ robust_fiml_case <- function(fit, call, model, data_desc, extra = list()) {
 
 # ------------------------------------------------------------------- data ----
 HSM <- read.csv("tests/data/holzinger1939_missing.csv", stringsAsFactors = FALSE)
-HS.model <- "visual =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed =~ x7 + x8 + x9"
 hsm_desc <- paste("tests/data/holzinger1939_missing.csv (written by tests/reference/fiml.R:",
                   "Holzinger-Swineford with about 8% of the answers missing, 2 empty rows)")
 
-read_example <- function(path = "examples/coproduction_survey.csv") {
-  d <- read.csv(path, stringsAsFactors = FALSE)
-  items <- grep("^(msc|mcc|ppo|pcc)[0-9]+$", names(d), value = TRUE)
-  for (v in items) d[[v]][d[[v]] %in% c(9, -99)] <- NA
-  d$ppo4 <- 6 - d$ppo4
-  d$pcc3 <- 6 - d$pcc3
-  d
-}
 EX <- read_example()
-ex_prep <- paste(
-  "examples/coproduction_survey.csv; empty cells and codes 9/-99 set to NA;",
-  "ppo4 and pcc3 reverse-keyed as 6 - x")
-EX.model <- "motives_self =~ msc1 + msc2 + msc3 + msc4 + msc5
-motives_community =~ mcc1 + mcc2 + mcc3 + mcc4 + mcc5
-professional_openness =~ ppo1 + ppo2 + ppo3 + ppo4 + ppo5
-citizen_competence =~ pcc1 + pcc2 + pcc3 + pcc4 + pcc5"
+ex_prep <- ex_prep_desc()
 
 # ------------------------------------------------------------------ cases ----
 cases <- list()
@@ -171,18 +118,15 @@ cases$hs_missing_school_mlr <- list(
 )
 
 out <- list(
-  meta = list(
-    generated_by = "tests/reference/robust_fiml.R",
-    R = R.version.string,
-    lavaan = as.character(packageVersion("lavaan")),
+  meta = ref_meta(
+    "tests/reference/robust_fiml.R",
     conventions = paste(
       "NA/NaN/Inf -> null; data frames -> lists of row objects;",
       "matrices -> {names, values (row-major)}")
   ),
   cases = cases
 )
-write_json(out, "tests/reference/robust_fiml.json", digits = NA, auto_unbox = TRUE,
-           pretty = TRUE, na = "null")
+write_ref(out, "tests/reference/robust_fiml.json")
 
 # ----------------------------------------------------------- key numbers ----
 k <- function(nm, cc) {

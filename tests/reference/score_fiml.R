@@ -22,76 +22,31 @@
 #     lavInspect(fit, "options")$information.
 #   * modindices(fit) has information = "expected" by default too.
 
-suppressPackageStartupMessages({
-  library(lavaan)
-  library(jsonlite)
-})
-
-stopifnot(packageVersion("lavaan") == "0.6.14")
-
-df_rows <- function(x) {
-  x <- as.data.frame(x, stringsAsFactors = FALSE)
-  class(x) <- "data.frame"
-  rownames(x) <- NULL
-  x
-}
-
-fit_w <- function(expr) {
-  w <- character(0)
-  fit <- withCallingHandlers(expr, warning = function(cond) {
-    w <<- c(w, conditionMessage(cond)); invokeRestart("muffleWarning")
-  })
-  attr(fit, "lav_warnings") <- gsub("\\s+", " ", w)
-  fit
-}
-
-annotate <- function(uni, pl) {
-  uni <- df_rows(uni)
-  m <- match(uni$lhs, pl$plabel)
-  uni$param_lhs <- pl$lhs[m]
-  uni$param_op <- pl$op[m]
-  uni$param_rhs <- pl$rhs[m]
-  uni$param_group <- pl$group[m]
-  m2 <- match(uni$rhs, pl$plabel)
-  uni$rhs_param_group <- pl$group[m2]
-  uni
-}
+source("tests/reference/common.R")
 
 score_case <- function(fit, call) {
-  warn <- attr(fit, "lav_warnings")
-  pt <- parTable(fit)
-  pl <- df_rows(pt[pt$plabel != "", c("plabel", "lhs", "op", "rhs", "group", "label", "free")])
+  pl <- plabel_rows(fit)
   st <- lavTestScore(fit)
   so <- lavTestScore(fit, information = "observed")
   list(
     call = call,
     converged = lavInspect(fit, "converged"),
-    warnings = I(if (is.null(warn)) character(0) else warn),
+    warnings = warnings_of(fit),
     group_labels = I(lavInspect(fit, "group.label")),
     ntotal = lavInspect(fit, "ntotal"),
     chisq = unname(fitMeasures(fit, "chisq")),
     df = unname(fitMeasures(fit, "df")),
     options = list(missing = lavInspect(fit, "options")$missing[1],
                    information = lavInspect(fit, "options")$information[1]),
-    score = list(call = "lavTestScore(fit)", test = df_rows(st$test), uni = annotate(st$uni, pl)),
+    score = list(call = "lavTestScore(fit)", test = df_rows(st$test), uni = annotate_uni(st$uni, pl)),
     score_observed = list(call = "lavTestScore(fit, information = 'observed')",
-                          test = df_rows(so$test), uni = annotate(so$uni, pl)),
+                          test = df_rows(so$test), uni = annotate_uni(so$uni, pl)),
     plabels = pl
   )
 }
 
-mi_top <- function(fit, k = 10, information = "expected") {
-  mi <- df_rows(modindices(fit, sort. = TRUE, information = information))
-  cols <- intersect(c("lhs", "op", "rhs", "block", "group", "mi", "epc", "sepc.lv", "sepc.all", "sepc.nox"),
-                    names(mi))
-  mi[seq_len(min(k, nrow(mi))), cols]
-}
-
 HSM <- read.csv("tests/data/holzinger1939_missing.csv")
-HS <- read.csv("tests/data/holzinger1939.csv")
-HS.model <- "visual =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed =~ x7 + x8 + x9"
+HS <- read_hs()
 
 cases <- list()
 
@@ -124,10 +79,8 @@ cases$hsm_single <- list(
 )
 
 out <- list(
-  meta = list(
-    generated_by = "tests/reference/score_fiml.R",
-    R = R.version.string,
-    lavaan = as.character(packageVersion("lavaan")),
+  meta = ref_meta(
+    "tests/reference/score_fiml.R",
     data = "tests/data/holzinger1939_missing.csv (written by tests/reference/fiml.R); tests/data/holzinger1939.csv",
     model = HS.model,
     note = paste("lavTestScore() and modindices() default to information = 'expected' even when",
@@ -135,7 +88,7 @@ out <- list(
   ),
   cases = cases
 )
-write_json(out, "tests/reference/score_fiml.json", digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
+write_ref(out, "tests/reference/score_fiml.json")
 
 for (nm in c("hsm_scalar", "hsm_metric", "hs_scalar")) {
   u <- cases[[nm]]$score$uni
