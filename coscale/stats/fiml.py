@@ -59,7 +59,7 @@ from coscale.stats.estimate import Engine, Fit, _failed, _finish, minimize_scori
 from coscale.stats.fit import chisq_difference, fit_measures
 from coscale.stats.probability import chi2_sf
 from coscale.stats.model import ALPHA, NU, ParTable
-from coscale.stats.moments import GroupMoments
+from coscale.stats.moments import GroupMoments, split_groups
 
 LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -219,16 +219,9 @@ def missing_patterns(frame, variables, group=None, group_order=None) -> list[Mis
     values = frame[variables].to_numpy(dtype=float)
     if group is None:
         return [MissingPatterns.from_values(values, variables)]
-    import pandas as pd
-
-    raw = np.asarray(group, dtype=object)
-    has_label = ~np.asarray(pd.isna(raw), dtype=bool)
-    labels = np.array([str(v) for v in raw], dtype=object)
-    if group_order is None:
-        group_order = list(dict.fromkeys(labels[has_label]))
     return [
-        MissingPatterns.from_values(values[has_label & (labels == str(g))], variables, name=str(g))
-        for g in group_order
+        MissingPatterns.from_values(values[rows], variables, name=name)
+        for name, rows in split_groups(group, len(values), group_order)
     ]
 
 

@@ -63,6 +63,40 @@ def complete_moments(values: np.ndarray, variables, name: str = "") -> GroupMome
     return GroupMoments(name, int(n), tuple(variables), mean, cov)
 
 
+def split_groups(group, n: int, group_order=None, among=None) -> list[tuple[str, np.ndarray]]:
+    """Row masks of each group, in ``group_order`` (default: order of first appearance, as lavaan).
+
+    Parameters
+    ----------
+    group : pandas.Series or array-like
+        Group label per row; labels are compared as text, rows without a
+        label belong to no group.
+    n : int
+        Number of rows.
+    group_order : sequence of str, optional
+    among : ndarray of bool, optional
+        Rows whose labels count for the order of first appearance (e.g. the
+        complete rows under listwise deletion).
+
+    Returns
+    -------
+    list of (name, mask)
+    """
+    import pandas as pd
+
+    series = group if isinstance(group, pd.Series) else pd.Series(np.asarray(group, dtype=object))
+    codes, uniques = pd.factorize(series)  # the text of each distinct label, not of every row
+    names = [str(u) for u in pd.Series(uniques, dtype=object).astype(str)]
+    if group_order is None:
+        seen = codes if among is None else codes[among]
+        group_order = [names[c] for c in dict.fromkeys(seen[seen >= 0].tolist())]
+    out = []
+    for g in group_order:
+        hit = [i for i, name in enumerate(names) if name == str(g)]
+        out.append((str(g), np.isin(codes, hit) if hit else np.zeros(n, dtype=bool)))
+    return out
+
+
 def listwise_moments(frame, variables, group=None, group_order=None) -> list[GroupMoments]:
     """Per-group moments after listwise deletion on ``variables``.
 
@@ -82,22 +116,7 @@ def listwise_moments(frame, variables, group=None, group_order=None) -> list[Gro
     keep = ~np.logical_or.reduce(np.isnan(values), axis=1)
     if group is None:
         return [complete_moments(values if keep.all() else values[keep], variables)]
-    import pandas as pd
-
-    series = group if isinstance(group, pd.Series) else pd.Series(group)
-    if series.isna().any():  # missing labels: as astype(str) has them, row by row
-        labels = np.asarray(series.astype(str))
-        if group_order is None:
-            group_order = list(dict.fromkeys(labels[keep]))
-        return [complete_moments(values[keep & (labels == g)], variables, name=str(g)) for g in group_order]
-    # the text of each distinct label, not of every row
-    codes, uniques = pd.factorize(series)
-    names = [str(u) for u in pd.Series(uniques, dtype=object).astype(str)]
-    if group_order is None:
-        group_order = [names[c] for c in dict.fromkeys(codes[keep].tolist())]
-    out = []
-    for g in group_order:
-        hit = [i for i, name in enumerate(names) if name == g]
-        rows = keep & np.isin(codes, hit) if hit else np.zeros_like(keep)
-        out.append(complete_moments(values[rows], variables, name=str(g)))
-    return out
+    return [
+        complete_moments(values[keep & rows], variables, name=name)
+        for name, rows in split_groups(group, len(values), group_order, among=keep)
+    ]

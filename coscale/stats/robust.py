@@ -68,6 +68,7 @@ from dataclasses import dataclass
 import numpy as np
 from coscale.stats.estimate import Engine, Fit, information_block
 from coscale.stats.fit import rmsea as _rmsea_g
+from coscale.stats.moments import split_groups
 from coscale.stats.fit import rmsea_ci
 from coscale.stats.probability import chi2_sf
 
@@ -198,10 +199,7 @@ def listwise_fourth_moments(frame, variables, group=None, group_order=None) -> l
     keep = ~np.isnan(values).any(axis=1)
     if group is None:
         return [fourth_moments(values[keep])]
-    labels = np.asarray(group.astype(str))
-    if group_order is None:
-        group_order = list(dict.fromkeys(labels[keep]))
-    return [fourth_moments(values[keep & (labels == str(g))]) for g in group_order]
+    return [fourth_moments(values[keep & rows]) for _, rows in split_groups(group, len(values), group_order, among=keep)]
 
 
 def _weight_vech(P: np.ndarray) -> np.ndarray:

@@ -122,7 +122,7 @@ from coscale.stats.fiml import (
     independence,
     saturated,
 )
-from coscale.stats.moments import GroupMoments
+from coscale.stats.moments import GroupMoments, split_groups
 from coscale.stats.robust import (
     Robust,
     _cfi,
@@ -248,16 +248,9 @@ def missing_rows(frame, variables, group=None, group_order=None) -> list[Pattern
     values = frame[variables].to_numpy(dtype=float)
     if group is None:
         return [PatternRows.from_values(values, variables)]
-    import pandas as pd
-
-    raw = np.asarray(group, dtype=object)
-    has_label = ~np.asarray(pd.isna(raw), dtype=bool)
-    labels = np.array([str(v) for v in raw], dtype=object)
-    if group_order is None:
-        group_order = list(dict.fromkeys(labels[has_label]))
     return [
-        PatternRows.from_values(values[has_label & (labels == str(g))], variables, name=str(g))
-        for g in group_order
+        PatternRows.from_values(values[rows], variables, name=name)
+        for name, rows in split_groups(group, len(values), group_order)
     ]
 
 
