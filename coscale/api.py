@@ -15,14 +15,13 @@ from coscale.errors import InputError
 from coscale.results import CFAResult, Reliability, ScaleResult, ValidationResult, Verdict
 from coscale.scales import Instrument, load_scales
 from coscale.stats import reliability as rel
-from coscale.stats.estimate import Fit, fit_ml
+from coscale.stats.estimate import Fit
 from coscale.stats.fit import fit_measures
 from coscale.stats.lagrange import modification_indices
 from coscale.stats.model import MeasurementModel, build_partable
 from coscale.stats.choice import choose
 from coscale.stats.distributions import answer_distributions
 from coscale.stats.estimators import estimation_for
-from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import factor_correlations, parameter_table
 from coscale.survey import prepare
 

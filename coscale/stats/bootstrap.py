@@ -220,14 +220,7 @@ class _AlphaSums:
             nij += w @ mm
             si += w @ zm
             sij += w @ zz
-        nij = nij.reshape(b, k, k)
-        si = si.reshape(b, k, k)
-        sij = sij.reshape(b, k, k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cov = (sij - si * np.swapaxes(si, 1, 2) / nij) / (nij - 1.0)
-            trace = np.trace(cov, axis1=1, axis2=2)
-            total = cov.sum(axis=(1, 2))
-            return (1.0 - trace / total) * (k / (k - 1.0))
+        return rel.alpha_from_pairwise_sums(nij, si, sij, k)
 
 
 # ---------------------------------------------------------------------------

@@ -590,7 +590,7 @@ class FimlEngine(Engine):
 
     def evaluate(self, x: np.ndarray, need: str = "f"):
         """F, and with ``need`` in {"g", "gi"} the gradient and (for "gi") the expected information."""
-        q, p = self.q, self.p
+        q = self.q
         m2ll = 0.0
         grad = np.zeros(q)
         info = np.zeros((q, q))
@@ -955,6 +955,10 @@ class FimlEstimation:
     def __post_init__(self):
         if self.estimator != "ML":
             raise ValueError(f"estimator {self.estimator!r} with missing = 'ml': only ML is available")
+        self._saturated()
+
+    def _saturated(self) -> None:
+        """EM estimates of the saturated model, once for every fit of a run (lavaan's h1)."""
         if self.h1 is None:
             try:
                 self.h1 = [saturated(pp) for pp in self.patterns]

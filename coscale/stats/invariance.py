@@ -26,7 +26,7 @@ from coscale.stats.estimate import Fit
 from coscale.stats.fit import chisq_difference
 from coscale.stats.probability import two_sided_p
 from coscale.stats.lagrange import release_tests
-from coscale.stats.model import LAMBDA, NU, THETA, MeasurementModel, ParTable, build_partable
+from coscale.stats.model import MeasurementModel, ParTable, build_partable
 
 LADDER = ("configural", "metric", "scalar", "strict")
 STEP_EQUAL = {

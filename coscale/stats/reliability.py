@@ -452,6 +452,23 @@ def _bootstrap_indices(n: int, n_boot: int, seed):
         done += b
 
 
+def alpha_from_pairwise_sums(nij: np.ndarray, si: np.ndarray, sij: np.ndarray, k: int) -> np.ndarray:
+    """Raw alpha of many (re)samples from their pairwise-complete sums.
+
+    Each argument has shape (b, k*k): per sample and item pair, the number of
+    rows where both items were answered, the sum of item i over those rows,
+    and the sum of the cross-products. The covariance is the pairwise one
+    (divisor n_ij - 1), as ``psych::alpha``; alpha is k/(k-1) (1 - tr C / sum C).
+    """
+    b = nij.shape[0]
+    nij, si, sij = nij.reshape(b, k, k), si.reshape(b, k, k), sij.reshape(b, k, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = (sij - si * np.swapaxes(si, 1, 2) / nij) / (nij - 1.0)
+        trace = np.trace(cov, axis1=1, axis2=2)
+        total = cov.sum(axis=(1, 2))
+        return (1.0 - trace / total) * (k / (k - 1.0))
+
+
 def _bootstrap_alphas(values: np.ndarray, n_boot: int, seed) -> np.ndarray:
     """Raw alpha (pairwise covariances) for each bootstrap replicate.
 
@@ -491,14 +508,7 @@ def _bootstrap_alphas(values: np.ndarray, n_boot: int, seed) -> np.ndarray:
             nij += w @ mm
             si += w @ zm
             sij += w @ zz
-        nij = nij.reshape(b, k, k)
-        si = si.reshape(b, k, k)
-        sij = sij.reshape(b, k, k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cov = (sij - si * np.swapaxes(si, 1, 2) / nij) / (nij - 1.0)
-            trace = np.trace(cov, axis1=1, axis2=2)
-            total = cov.sum(axis=(1, 2))
-            out[done:done + b] = (1.0 - trace / total) * (k / (k - 1.0))
+        out[done:done + b] = alpha_from_pairwise_sums(nij, si, sij, k)
         done += b
     return out
 

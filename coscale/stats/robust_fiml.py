@@ -120,9 +120,8 @@ from coscale.stats.fiml import (
     fiml_fit_measures,
     fit_fiml,
     independence,
-    saturated,
 )
-from coscale.stats.moments import GroupMoments, split_groups
+from coscale.stats.moments import split_groups
 from coscale.stats.robust import (
     Robust,
     _cfi,
@@ -693,16 +692,7 @@ class RobustFimlEstimation(FimlEstimation):
             raise ValueError(f"RobustFimlEstimation is estimator 'MLR', not {self.estimator!r}")
         if self.rows is None:
             raise ValueError("RobustFimlEstimation needs the rows (missing_rows(...)) for the casewise scores")
-        if self.h1 is None:
-            try:
-                self.h1 = [saturated(pp) for pp in self.patterns]
-            except DegenerateData:
-                self.h1 = None  # each fit reports the problem as a warning
-        if self.h1 is not None and not self.moments:
-            self.moments = [
-                GroupMoments(pp.name, pp.n_total, pp.variables, mean, cov)
-                for pp, (mean, cov, _) in zip(self.patterns, self.h1)
-            ]
+        self._saturated()
 
     def fit(self, pt, start=None) -> FimlFit:
         """Fit by FIML and replace the SEs by the Huber-White ones (``fit.robust``, ``fit.vcov``)."""

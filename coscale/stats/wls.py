@@ -328,7 +328,6 @@ def fit_wlsmv(model: MeasurementModel, data, *, std_lv: bool = False, max_iter: 
         )
     sig_vec, sigma_star, mats = dm.implied_stats(x)
     delta = dm.jacobian(x, mats)
-    e = s - sig_vec
     wd = delta * w[:, None]
     e_mat = delta.T @ wd
     e_inv = None
