@@ -24,9 +24,9 @@ from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _sps
 
 from coscale.errors import InputError
+from coscale.stats.probability import f_ppf
 
 __all__ = [
     "AlphaResult",
@@ -355,8 +355,8 @@ def feldt_ci(alpha: float, n_obs: int, n_items: int, level: float = 0.95) -> Con
     p = 1.0 - level
     df1 = n_obs - 1
     df2 = (n_obs - 1) * (n_items - 1)
-    lower = 1.0 - (1.0 - alpha) * _sps.f.ppf(1.0 - p / 2.0, df1, df2)
-    upper = 1.0 - (1.0 - alpha) * _sps.f.ppf(p / 2.0, df1, df2)
+    lower = 1.0 - (1.0 - alpha) * f_ppf(1.0 - p / 2.0, df1, df2)
+    upper = 1.0 - (1.0 - alpha) * f_ppf(p / 2.0, df1, df2)
     return ConfidenceInterval(float(lower), float(upper), float(level), "feldt")
 
 
