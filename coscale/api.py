@@ -112,7 +112,7 @@ def cfa_result(fit: Fit, model: MeasurementModel, estimation=None, *, top_mi: in
     )
 
 
-def _one_factor(frame: pd.DataFrame, scale, missing: str = "listwise") -> tuple[dict, float | None, list[str]]:
+def _one_factor(frame: pd.DataFrame, scale, missing: str = "listwise", patterns=None) -> tuple[dict, float | None, list[str]]:
     """One-factor CFA of a scale for omega; returns fit measures, omega, warnings.
 
     Listwise on the scale's items, or FIML with ``missing = "fiml"``, where
@@ -123,7 +123,13 @@ def _one_factor(frame: pd.DataFrame, scale, missing: str = "listwise") -> tuple[
     if len(cols) < 3:
         return {}, None, [f"{scale.name}: omega needs at least 3 items (a one-factor model of 2 items is not identified)."]
     model = MeasurementModel(((scale.name, tuple(cols)),))
-    estimation = estimation_for("ML", missing, frame, cols)
+    if missing == "fiml" and patterns is not None:
+        # the instrument's missingness patterns, pooled down to the scale's items
+        from coscale.stats.fiml import FimlEstimation
+
+        estimation = FimlEstimation([pp.marginal(cols) for pp in patterns], "ML")
+    else:
+        estimation = estimation_for("ML", missing, frame, cols)
     n = estimation.moments[0].n if estimation.moments else 0
     if n <= len(cols):
         return {}, None, [f"{scale.name}: too few answers ({n}) for a one-factor CFA."]
@@ -332,7 +338,7 @@ def validate(
             {"item": name, **{k: (int(row[k]) if k == "n" else row[k]) for k in stats_frame.columns}}
             for name, row in stats_frame.iterrows()
         ]
-        one_fit, omega, w = _one_factor(frame, scale, choice.missing)
+        one_fit, omega, w = _one_factor(frame, scale, choice.missing, getattr(estimation, "patterns", None))
         if bootstrap:
             w = w + [f"{scale.name} (bootstrap): {note}" for note in boot[scale.name].notes]
         alpha_ord = omega_ord = None

@@ -142,6 +142,40 @@ class MissingPatterns:
             self.cov[:, idx][:, :, idx], self.n_dropped,
         )
 
+    def marginal(self, variables) -> "MissingPatterns":
+        """The patterns of some of the variables, pooled from these (no pass over the rows).
+
+        Rows are regrouped by what they answer among ``variables``; the mean
+        and ML covariance of each new pattern pool those of the patterns
+        merged into it (count-weighted means; within- plus between-pattern
+        scatter). Equal to :meth:`from_values` on the same rows up to
+        rounding. Rows that answer none of ``variables`` are dropped and
+        counted in ``n_dropped``.
+        """
+        variables = tuple(variables)
+        idx = [self.variables.index(v) for v in variables]
+        obs = self.observed[:, idx]
+        answered = obs.any(axis=1)
+        if not answered.any():
+            raise ValueError(f"no respondent{' in group ' + self.name if self.name else ''} answered any item")
+        dropped = self.n_dropped + int(self.n[~answered].sum())
+        n = self.n[answered].astype(float)
+        mean = self.mean[answered][:, idx]
+        cov = self.cov[answered][:, idx][:, :, idx]
+        pats, inverse = np.unique(obs[answered], axis=0, return_inverse=True)  # K patterns, not rows
+        inverse = inverse.reshape(-1)
+        k, q = len(pats), len(idx)
+        total = np.bincount(inverse, weights=n, minlength=k)
+        pooled = np.zeros((k, q))
+        np.add.at(pooled, inverse, n[:, None] * mean)
+        pooled /= total[:, None]
+        d = mean - pooled[inverse]  # 0 where unobserved
+        scatter = np.zeros((k, q, q))
+        np.add.at(scatter, inverse, n[:, None, None] * (cov + d[:, :, None] * d[:, None, :]))
+        scatter /= total[:, None, None]
+        return MissingPatterns(self.name, variables, pats.astype(bool), np.rint(total).astype(int), pooled,
+                               scatter, dropped)
+
     @classmethod
     def from_values(cls, values, variables, name: str = "") -> "MissingPatterns":
         """Group the rows of a data matrix (NaN = missing) by missingness pattern.
@@ -170,23 +204,59 @@ class MissingPatterns:
             raise ValueError("values must be a (rows, variables) matrix matching the variable names")
         p = x.shape[1]
         obs = ~np.isnan(x)
-        keep = obs.any(axis=1)
-        n_dropped = int((~keep).sum())
-        x, obs = x[keep], obs[keep]
+        keep = np.logical_or.reduce(obs, axis=1)
+        n_dropped = int(keep.size - np.count_nonzero(keep))
+        if n_dropped:
+            x, obs = x[keep], obs[keep]
         if x.shape[0] == 0:
             raise ValueError(f"no respondent{' in group ' + name if name else ''} answered any item")
-        pats, inverse, counts = np.unique(obs, axis=0, return_inverse=True, return_counts=True)
-        inverse = inverse.reshape(-1)
-        order = np.argsort(inverse, kind="stable")
+        pats, counts, order = pattern_groups(obs)
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        xz = np.where(obs, x, 0.0)[order]
+        xz = np.array(x, order="C")  # a copy with rows contiguous (rows are gathered next)
+        np.copyto(xz, 0.0, where=~obs)
+        xz = np.take(xz, order, axis=0)
         mean = np.add.reduceat(xz, starts, axis=0) / counts[:, None]
-        centred = xz - mean[inverse[order]]  # 0 where unobserved
         cov = np.empty((len(counts), p, p))
         for k, (s, c) in enumerate(zip(starts, counts)):  # loop over patterns, not rows
-            block = centred[s:s + c]
+            block = xz[s:s + c]
+            block -= mean[k]  # centred; still 0 where unobserved
             cov[k] = block.T @ block / c
         return cls(str(name), tuple(variables), pats.astype(bool), counts.astype(int), mean, cov, n_dropped)
+
+
+def pattern_groups(obs: np.ndarray):
+    """The distinct rows of a boolean (rows, p) mask, their counts, and the rows ordered by them.
+
+    Returns ``(patterns, counts, order)``: ``patterns`` (K, p) in the order of
+    ``numpy.unique(obs, axis=0)`` (rows compared left to right, False < True),
+    ``counts`` (K,) and ``order``, a stable ordering of the rows by pattern.
+    Each row's pattern is packed into an integer (first variable most
+    significant, so integer order is that order): for up to 16 variables
+    counting is a ``bincount`` and ordering a radix sort, both linear in the
+    rows; up to 63 variables it is one integer sort.
+    ``numpy.unique(..., axis=0)``, used beyond that, sorts the rows as
+    records, which takes seconds for a million rows.
+    """
+    n, p = obs.shape
+    if 0 < p <= 63:
+        small = p <= 16
+        code = np.zeros(n, dtype=np.uint16 if small else np.int64)
+        for j in range(p):
+            code |= obs[:, j].astype(code.dtype) << code.dtype.type(p - 1 - j)
+        if small:
+            every = np.bincount(code, minlength=1 << p)
+            present = np.flatnonzero(every)
+            counts = every[present]
+            order = np.argsort(code, kind="stable")
+        else:
+            present, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
+            order = np.argsort(inverse.reshape(-1), kind="stable")
+        shifts = np.arange(p - 1, -1, -1, dtype=np.int64)
+        patterns = ((present.astype(np.int64)[:, None] >> shifts) & 1).astype(bool)
+        return patterns, counts.astype(int), order
+    patterns, inverse, counts = np.unique(obs, axis=0, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse.reshape(-1), kind="stable")
+    return patterns.astype(bool), counts.astype(int), order
 
 
 def missing_patterns(frame, variables, group=None, group_order=None) -> list[MissingPatterns]:
