@@ -211,10 +211,16 @@ def _batch(files: List[str], settings: dict, analyse, render) -> int:
     return worst
 
 
-def _read(path: str, columns=None):
+def _read(path: str, scales: str, *extra):
+    """Read a data file; Parquet and CSV read only the instrument's columns (and id/group)."""
+    from coscale.scales import load_scales
     from coscale.survey import read_table
 
-    return read_table(path)
+    try:
+        columns = list(load_scales(scales).columns) + [c for c in extra if c]
+    except CoscaleError:
+        columns = None  # the analysis reports the scale-file problem itself
+    return read_table(path, columns=columns)
 
 
 @app.command()
@@ -258,7 +264,7 @@ def validate(
 
         def analyse(path, progress):
             return run_validate(
-                _read(path), s["scales"], source="<stdin>" if path == "-" else path, id_column=s["id"],
+                _read(path, s["scales"], s["id"]), s["scales"], source="<stdin>" if path == "-" else path, id_column=s["id"],
                 coerce_out_of_range=s["coerce_out_of_range"], bootstrap=s["bootstrap"], seed=s["seed"],
                 estimator=s["estimator"], missing=s["missing"], ordinal=s["ordinal"], std_lv=s["std_lv"],
                 workers=None, progress=progress,
@@ -322,7 +328,7 @@ def invariance(
 
         def analyse(path, progress):
             return run_invariance(
-                _read(path), s["scales"], group=s["group"], groups=s["groups"], criteria=s["criteria"],
+                _read(path, s["scales"], s["id"], s["group"]), s["scales"], group=s["group"], groups=s["groups"], criteria=s["criteria"],
                 source="<stdin>" if path == "-" else path, id_column=s["id"],
                 coerce_out_of_range=s["coerce_out_of_range"], std_lv=s["std_lv"], partial=s["partial"],
                 alpha=s["alpha"], estimator=s["estimator"], missing=s["missing"], ordinal=s["ordinal"],
