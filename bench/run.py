@@ -484,7 +484,7 @@ def bench_validate_example(s: Setup, inproc: InProcess) -> str:
     task = "validate example (700 rows)"
     cons = [
         Contender(task, "coscale validate --format json",
-                  [*s.coscale, "validate", EXAMPLE, "--format", "json"], chisq_validate_json, reference=True),
+                  [*s.coscale, "validate", EXAMPLE, "--format", "json", "--estimator", "ML", "--missing", "listwise"], chisq_validate_json, reference=True),
     ]
     if s.rscript:
         cons.append(Contender(task, "lavaan + psych + semTools (bench/r/validate_example.R)",
@@ -552,7 +552,7 @@ def bench_validate_large(s: Setup, inproc: InProcess) -> str:
         task = f"validate {size_label(n)} rows"
         cons = [
             Contender(task, "coscale validate --format json",
-                      [*s.coscale, "validate", path, "--format", "json"], chisq_validate_json, reference=True),
+                      [*s.coscale, "validate", path, "--format", "json", "--estimator", "ML", "--missing", "listwise"], chisq_validate_json, reference=True),
         ]
         if s.rscript:
             cons.append(Contender(task, "lavaan: read.csv + cfa (bench/r/cfa_survey.R)",
