@@ -42,11 +42,6 @@ from coscale.stats.model import MeasurementModel, build_partable
 from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import parameter_table
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
-
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 REF = json.loads((HERE / "reference" / "cfa.json").read_text())["cases"]
@@ -90,16 +85,6 @@ FIT_NAMES = {
     "baseline_df": "baseline.df",
 }
 EXACT = {"df", "npar", "ntotal", "baseline_df"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """Small matrices: multi-threaded OpenBLAS only slows the fits down (badly on a busy machine)."""
-    if threadpool_limits is None:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @functools.lru_cache(maxsize=None)

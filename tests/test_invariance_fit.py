@@ -39,11 +39,6 @@ from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import parameter_table
 from coscale.survey import prepare
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
-
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 REF = json.loads((HERE / "reference" / "invariance.json").read_text())["cases"]
@@ -79,16 +74,6 @@ FIT_NAMES = {
     "npar": "npar",
 }
 EXACT = {"df", "npar"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """Small matrices: multi-threaded OpenBLAS only slows the fits down (badly on a busy machine)."""
-    if threadpool_limits is None:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 # ---------------------------------------------------------------------------

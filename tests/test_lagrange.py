@@ -44,11 +44,6 @@ from coscale.stats.lagrange import modification_indices, release_tests, released
 from coscale.stats.model import LAMBDA, THETA, MeasurementModel, build_partable
 from coscale.stats.moments import listwise_moments
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
-
 HERE = Path(__file__).parent
 REF_ALL = json.loads((HERE / "reference" / "score_fiml.json").read_text())
 REF = REF_ALL["cases"]
@@ -77,16 +72,6 @@ CASES = {
         ("loadings", "intercepts"),
     ),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """Small matrices: multi-threaded OpenBLAS only slows the fits down."""
-    if threadpool_limits is None:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @functools.lru_cache(maxsize=None)

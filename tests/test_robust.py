@@ -47,11 +47,6 @@ from coscale.stats.robust import (
     scaled_difference,
 )
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
-
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 REF = json.loads((HERE / "reference" / "robust.json").read_text())["cases"]
@@ -87,16 +82,6 @@ LAVAAN_OPTIONS = {
             "observed.information": ["hessian", "hessian"], "se": "robust.huber.white",
             "test": "yuan.bentler.mplus", "meanstructure": False},
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """Small matrices: multi-threaded OpenBLAS only slows the fits down (badly on a busy machine)."""
-    if threadpool_limits is None:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 # ---------------------------------------------------------------------------

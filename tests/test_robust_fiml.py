@@ -55,11 +55,6 @@ from coscale.stats.robust_fiml import (
     robust_fiml_estimation,
 )
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
-
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 REF = json.loads((HERE / "reference" / "robust_fiml.json").read_text())["cases"]
@@ -86,16 +81,6 @@ ALL = [("single", n) for n in SINGLE] + [("multi", s) for s in STEPS]
 #: plain (non-robust) measures checked alongside
 PLAIN = ("chisq", "df", "baseline_chisq", "baseline_df", "cfi", "tli", "rmsea", "srmr")
 EXACT = {"df", "baseline_df", "df_scaled", "baseline_df_scaled"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """Small matrices: multi-threaded OpenBLAS only slows the fits down (badly on a busy machine)."""
-    if threadpool_limits is None:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 # ---------------------------------------------------------------------------

@@ -44,11 +44,6 @@ from coscale.scales import load_scales
 from coscale.stats import reliability as rel
 from coscale.survey import prepare
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
-
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 REF = json.loads((HERE / "reference" / "cfa.json").read_text())["cases"]
@@ -57,16 +52,6 @@ SCALES = ["motives_self", "motives_community", "professional_openness", "citizen
 
 TOL = 1e-3
 ALPHA_TOL = 1e-6
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """Small matrices: multi-threaded OpenBLAS only slows the fits down (badly on a busy machine)."""
-    if threadpool_limits is None:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @pytest.fixture(scope="module")
