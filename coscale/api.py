@@ -445,6 +445,12 @@ def validate(
     )
 
 
+def _delta(x: float) -> str:
+    """A change in a bounded index, APA style: "+.003", "−.045" (no leading zero, a true minus)."""
+    text = f"{abs(x):.3f}".lstrip("0")
+    return ("−" if x < 0 and text != ".000" else "+") + text
+
+
 def _describe_freed(freed) -> str:
     return ", ".join(f"the {f.kind} of {f.item}" for f in freed)
 
@@ -613,8 +619,8 @@ def invariance(
         name = run.accepted[step]
         step_freed = [f for f in run.freed if f.step == step]
         r = " (scaled)" if ordinal else " (robust)" if estimation.robust else ""
-        deltas = (f"ΔCFI{r} = {last.delta_cfi:+.3f}, ΔRMSEA{r} = {last.delta_rmsea:+.3f}, "
-                  f"ΔSRMR = {last.delta_srmr:+.3f}, Δχ²({last.df_diff}) = {last.chisq_diff:.2f}")
+        deltas = (f"ΔCFI{r} = {_delta(last.delta_cfi)}, ΔRMSEA{r} = {_delta(last.delta_rmsea)}, "
+                  f"ΔSRMR = {_delta(last.delta_srmr)}, Δχ²({last.df_diff}) = {last.chisq_diff:.2f}")
         if name and not step_freed:
             message = f"{step.capitalize()} invariance holds ({deltas})."
         elif name:
