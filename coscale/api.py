@@ -187,6 +187,31 @@ def _ordinal_reliability(frame: pd.DataFrame, scale) -> tuple[float | None, floa
     ]
 
 
+def _common_settings(scales, instrument, estimator, missing, ordinal, std_lv, id_column, coerce) -> dict:
+    """The options both commands share, as recorded in a result's ``settings``."""
+    return {
+        "scales": scales if isinstance(scales, str) else instrument.name,
+        "estimator": estimator,
+        "missing": missing,
+        "ordinal": ordinal,
+        "std_lv": std_lv,
+        "id_column": id_column,
+        "coerce_out_of_range": coerce,
+    }
+
+
+def _header(source: str, instrument, settings: dict, prepared, choice) -> dict:
+    """The fields every result starts with (version, data, settings, screening, estimation)."""
+    return {
+        "coscale_version": __version__,
+        "source": source,
+        "instrument": instrument.name,
+        "settings": settings,
+        "screening": prepared.screening.to_dict(),
+        "estimation": choice.to_dict(),
+    }
+
+
 def _refuse_constant_items(prepared, source: str) -> None:
     """An item with one answer for everyone carries no information: stop with one clear line."""
     for column in prepared.screening.zero_variance_items:
@@ -420,22 +445,12 @@ def validate(
                 )
 
     settings = {
-        "scales": scales if isinstance(scales, str) else instrument.name,
-        "estimator": estimator,
-        "missing": missing,
-        "std_lv": std_lv,
+        **_common_settings(scales, instrument, estimator, missing, ordinal, std_lv, id_column, coerce_out_of_range),
         "bootstrap": bootstrap,
         "seed": seed if bootstrap else None,
-        "id_column": id_column,
-        "coerce_out_of_range": coerce_out_of_range,
     }
     return ValidationResult(
-        coscale_version=__version__,
-        source=source,
-        instrument=instrument.name,
-        settings=settings,
-        screening=prepared.screening.to_dict(),
-        estimation=choice.to_dict(),
+        **_header(source, instrument, settings, prepared, choice),
         scales=scale_results,
         cfa=cfa,
         discriminant=discriminant,
@@ -631,27 +646,17 @@ def invariance(
         verdicts.append(Verdict("invariance", step, rule.describe(step), last.delta_cfi, bool(name), message))
 
     settings = {
-        "scales": scales if isinstance(scales, str) else instrument.name,
+        **_common_settings(scales, instrument, estimator, missing, ordinal, std_lv, id_column, coerce_out_of_range),
         "group": group,
         "groups": order,
         "criteria": criteria,
-        "estimator": estimator,
-        "missing": missing,
-        "std_lv": std_lv,
         "partial_search": partial,
         "alpha": alpha,
         "correction": "holm",
         "min_invariant_items": inv.MIN_INVARIANT_ITEMS,
-        "id_column": id_column,
-        "coerce_out_of_range": coerce_out_of_range,
     }
     return InvarianceResult(
-        coscale_version=__version__,
-        source=source,
-        instrument=instrument.name,
-        settings=settings,
-        screening=prepared.screening.to_dict(),
-        estimation=choice.to_dict(),
+        **_header(source, instrument, settings, prepared, choice),
         group_column=group,
         groups=[{"name": name, "n": int(n)} for name, n in zip(order, sizes)],
         criteria={"name": rule.name, "citation": rule.citation,

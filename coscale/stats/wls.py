@@ -330,21 +330,7 @@ def fit_wlsmv(model: MeasurementModel, data, *, std_lv: bool = False, max_iter: 
     delta = dm.jacobian(x, mats)
     wd = delta * w[:, None]
     e_mat = delta.T @ wd
-    e_inv = None
-    vcov = None
-    try:
-        if np.linalg.cond(e_mat) < 1e12:
-            e_inv = np.linalg.inv(e_mat)
-    except np.linalg.LinAlgError:
-        e_inv = None
-    if e_inv is None:
-        warnings.append(
-            "The information matrix is singular: the model may not be identified, so standard errors "
-            "and the scaled test are not available."
-        )
-    else:
-        meat = wd.T @ gamma @ wd
-        vcov = e_inv @ meat @ e_inv / (n - 1)
+    e_inv, vcov = _sandwich(e_mat, wd.T @ gamma @ wd, n - 1, warnings)
     chisq = (n - 1) * f
     nstat = dm.nth + dm.pstar
     df = nstat - dm.q
@@ -367,6 +353,24 @@ def fit_wlsmv(model: MeasurementModel, data, *, std_lv: bool = False, max_iter: 
         estimates=est_rows, fit_measures=fm, test=test, polychoric=stats_, converged=bool(converged),
         iterations=int(iterations), fmin=float(0.5 * (n - 1) / n * f), warnings=warnings,
     )
+
+
+def _sandwich(e_mat: np.ndarray, meat: np.ndarray, n_eff: float, warnings: list):
+    """Robust covariance E^-1 (Delta' W Gamma W Delta) E^-1 / n_eff (lavaan ``se = "robust.sem"``).
+
+    Returns ``(E^-1, vcov)``, both ``None`` (with a warning) when E is singular.
+    """
+    try:
+        e_inv = np.linalg.inv(e_mat) if np.linalg.cond(e_mat) < 1e12 else None
+    except np.linalg.LinAlgError:
+        e_inv = None
+    if e_inv is None:
+        warnings.append(
+            "The information matrix is singular: the model may not be identified, so standard errors "
+            "and the scaled test are not available."
+        )
+        return None, None
+    return e_inv, e_inv @ meat @ e_inv / n_eff
 
 
 def _admissibility(pt: ParTable, mats: dict, warnings: list) -> None:
@@ -1121,19 +1125,7 @@ def fit_wlsmv_groups(model: MeasurementModel, data, group: str, *, group_equal=(
         meat += fg * (wd.T @ gammas[g] @ wd)
         parts.append(_GroupPart(n=nobs[g], s=svecs[g], sig_vec=vec, w=ws[g], gamma=gammas[g], delta=D,
                                 nth=wm.nth, r=stats_list[g].correlation, sigma_star=extra["sigma_star"]))
-    e_inv = vcov = None
-    try:
-        if np.linalg.cond(e_mat) < 1e12:
-            e_inv = np.linalg.inv(e_mat)
-    except np.linalg.LinAlgError:
-        e_inv = None
-    if e_inv is None:
-        warnings.append(
-            "The information matrix is singular: the model may not be identified, so standard errors "
-            "and the scaled test are not available."
-        )
-    else:
-        vcov = e_inv @ meat @ e_inv / (ntotal - G)
+    e_inv, vcov = _sandwich(e_mat, meat, ntotal - G, warnings)
     chisq = ntotal * f
     df = G * (wm.nth + wm.pstar) - wm.q
     test = _tests(parts, chisq, df, e_inv)
