@@ -24,9 +24,24 @@ def result():
     return coscale.invariance(pd.read_csv(SURVEY), "coproduction", group="role", source=str(SURVEY), estimator="ML", missing="listwise")
 
 
-def test_population_plants_ppo3():
+def _shifts(node):
+    """Every ``intercept_shifts`` mapping in the population file."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "intercept_shifts":
+                yield value
+            else:
+                yield from _shifts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _shifts(value)
+
+
+def test_population_plants_exactly_one_shift_on_ppo3():
+    """The simulator's population values: one non-invariant intercept, ppo3, shifted upwards."""
     population = yaml.safe_load((ROOT / "examples" / "population.yaml").read_text())
-    assert "ppo3" in json.dumps(population)
+    shifts = [s for s in _shifts(population) if s]
+    assert shifts == [{"ppo3": 1.2}]
 
 
 def test_search_finds_planted_item_first_and_only(result):
