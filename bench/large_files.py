@@ -260,6 +260,7 @@ def _timed_wrappers(timings: dict):
     import coscale.stats.reliability as rel
 
     targets = [
+        (api, "_summaries", "answer summaries (patterns, counts)"),
         (fiml, "missing_patterns", "moments / FIML patterns"),
         (moments, "listwise_moments", "moments / FIML patterns"),
         (fiml.FimlEstimation, "__post_init__", "FIML saturated model (EM)"),
@@ -270,7 +271,10 @@ def _timed_wrappers(timings: dict):
         (fiml.FimlEstimation, "measures", "fit measures, MI"),
         (est.Estimation, "measures", "fit measures, MI"),
         (rel, "cronbach_alpha", "reliability (alpha)"),
+        (rel, "cronbach_alpha_from_patterns", "reliability (alpha)"),
         (rel, "item_statistics", "item statistics"),
+        (rel, "item_statistics_from_summary", "item statistics"),
+        (api, "answer_distributions", "answer distributions"),
         (rel, "htmt", "HTMT"),
     ]
     saved = []
@@ -309,13 +313,13 @@ def phases(path: Path, scales: Path) -> dict:
     import coscale
     from coscale.survey import prepare, read_table
 
-    out: dict = {}
-    t0 = time.perf_counter()
-    df = read_table(str(path))
-    out["read_table"] = time.perf_counter() - t0
     from coscale.api import _instrument
 
     instrument = _instrument(str(scales))
+    out: dict = {}
+    t0 = time.perf_counter()
+    df = read_table(str(path), columns=instrument.columns)  # as the CLI: only the item columns
+    out["read_table"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     prepare(df, instrument, source=str(path))
     out["prepare (alone)"] = time.perf_counter() - t0

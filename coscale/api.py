@@ -117,19 +117,16 @@ def _one_factor(frame: pd.DataFrame, scale, missing: str = "listwise", patterns=
 
     Listwise on the scale's items, or FIML with ``missing = "fiml"``, where
     the denominator of omega is the EM-estimated total variance, as
-    ``semTools::compRelSEM`` on a ``missing = "ml"`` fit.
+    ``semTools::compRelSEM`` on a ``missing = "ml"`` fit. ``patterns`` (the
+    instrument's missingness patterns, one per group) are pooled down to the
+    scale's items instead of reading ``frame`` again.
     """
     cols = scale.columns
     if len(cols) < 3:
         return {}, None, [f"{scale.name}: omega needs at least 3 items (a one-factor model of 2 items is not identified)."]
     model = MeasurementModel(((scale.name, tuple(cols)),))
-    if missing == "fiml" and patterns is not None:
-        # the instrument's missingness patterns, pooled down to the scale's items
-        from coscale.stats.fiml import FimlEstimation
-
-        estimation = FimlEstimation([pp.marginal(cols) for pp in patterns], "ML")
-    else:
-        estimation = estimation_for("ML", missing, frame, cols)
+    pooled = [pp.marginal(cols) for pp in patterns] if patterns is not None else None
+    estimation = estimation_for("ML", missing, frame, cols, patterns=pooled)
     n = estimation.moments[0].n if estimation.moments else 0
     if n <= len(cols):
         return {}, None, [f"{scale.name}: too few answers ({n}) for a one-factor CFA."]
@@ -212,6 +209,40 @@ def _header(source: str, instrument, settings: dict, prepared, choice) -> dict:
     }
 
 
+def _summaries(frame: pd.DataFrame, instrument):
+    """The one look at the answers that every later step of ``validate`` reads.
+
+    Returns ``(patterns, counts)``: the items' missingness patterns (per
+    pattern: count, means, ML covariances; :class:`~coscale.stats.fiml.MissingPatterns`),
+    or None when no row has an answer, and their answer counts
+    (:class:`~coscale.stats.distributions.ItemCounts`). Reliability, item
+    statistics, HTMT, the estimator choice, the answer distributions and
+    the ML / FIML fits all start from these, so the rows are read once.
+    """
+    from coscale.stats.distributions import ItemCounts, expected_answers
+    from coscale.stats.fiml import MissingPatterns
+
+    items = list(dict.fromkeys(instrument.columns))
+    if list(frame.columns) == items and all(d == np.float64 for d in frame.dtypes):
+        values = frame.to_numpy(dtype=np.float64)  # prepare's block: a view, not a copy
+    else:
+        values = frame[items].to_numpy(dtype=float, na_value=np.nan)
+    try:
+        patterns = MissingPatterns.from_values(values, items)
+        answered = patterns.available()
+    except ValueError:  # nobody answered anything
+        patterns, answered = None, None
+    return patterns, ItemCounts.from_values(values, items, expected_answers(instrument, items), answered)
+
+
+def _listwise_correlations(patterns, items) -> pd.DataFrame | None:
+    """Covariances of the rows answering every one of ``items`` (None with fewer than 2 such rows)."""
+    complete = patterns.marginal(items).complete() if patterns is not None else None
+    if complete is None or complete.n < 2:
+        return None
+    return pd.DataFrame(complete.cov, index=list(items), columns=list(items))
+
+
 def _refuse_constant_items(prepared, source: str) -> None:
     """An item with one answer for everyone carries no information: stop with one clear line."""
     for column in prepared.screening.zero_variance_items:
@@ -285,7 +316,8 @@ def validate(
     prepared = prepare(data, instrument, source=source, id_column=id_column, coerce_out_of_range=coerce_out_of_range)
     frame = prepared.data
     _refuse_constant_items(prepared, source)
-    choice = choose(frame, instrument, estimator, missing, ordinal)
+    patterns, counts = _summaries(frame, instrument)
+    choice = choose(frame, instrument, estimator, missing, ordinal, counts=counts)
     warnings: list[str] = list(prepared.screening.warnings)
     verdicts: list[Verdict] = []
 
@@ -295,14 +327,16 @@ def validate(
     cfa = None
     std_by_scale: dict[str, np.ndarray] = {}
     var_by_scale: dict[str, np.ndarray] = {}
+    model_patterns = patterns.marginal(model.observed) if patterns is not None else None
+    complete_rows = 0 if model_patterns is None or model_patterns.complete() is None else model_patterns.complete().n
     if ordinal:
         estimation = None
-        usable = int(frame[model.observed].notna().all(axis=1).sum())
+        usable = complete_rows
     else:
-        answered = frame[model.observed].notna()
-        usable = int((answered.all(axis=1) if choice.missing == "listwise" else answered.any(axis=1)).sum())
-        estimation = estimation_for(choice.estimator, choice.missing, frame, model.observed) \
-            if usable > len(model.observed) else None
+        usable = complete_rows if choice.missing == "listwise" else \
+            (model_patterns.n_total if model_patterns is not None else 0)
+        estimation = estimation_for(choice.estimator, choice.missing, frame, model.observed,
+                                    patterns=[model_patterns]) if usable > len(model.observed) else None
         moments = estimation.moments if estimation is not None else []
         if estimation is not None and not moments:  # FIML: the saturated model could not be estimated
             warnings.append("The covariance matrix of the items could not be estimated from the answers given "
@@ -348,8 +382,9 @@ def validate(
         if progress:
             progress(f"Bootstrap ({bootstrap} replicates)", 1, 1)
     for scale in instrument.scales:
-        items = frame[scale.columns]
-        alpha = rel.cronbach_alpha(items)
+        scale_patterns = patterns.marginal(scale.columns) if patterns is not None else None
+        alpha = rel.cronbach_alpha_from_patterns(scale_patterns) if scale_patterns is not None \
+            else rel.cronbach_alpha(frame[scale.columns])
         omega_ci = omega_ci_method = None
         if bootstrap:
             b = boot[scale.name]
@@ -358,12 +393,13 @@ def validate(
                 omega_ci, omega_ci_method = [float(b.omega_ci.lower), float(b.omega_ci.upper)], ci_method
         else:
             ci, ci_method = alpha.ci, "Feldt (1965)"
-        stats_frame = rel.item_statistics(items, scale.response.min, scale.response.max)
+        stats_frame = rel.item_statistics_from_summary(scale_patterns, counts, scale.response.min, scale.response.max) \
+            if scale_patterns is not None else rel.item_statistics(frame[scale.columns], scale.response.min, scale.response.max)
         item_rows = [
             {"item": name, **{k: (int(row[k]) if k == "n" else row[k]) for k in stats_frame.columns}}
             for name, row in stats_frame.iterrows()
         ]
-        one_fit, omega, w = _one_factor(frame, scale, choice.missing, getattr(estimation, "patterns", None))
+        one_fit, omega, w = _one_factor(frame, scale, choice.missing, None if patterns is None else [patterns])
         if bootstrap:
             w = w + [f"{scale.name} (bootstrap): {note}" for note in boot[scale.name].notes]
         alpha_ord = omega_ord = None
@@ -413,7 +449,8 @@ def validate(
     discriminant: dict = {}
     if len(instrument.scales) > 1:
         sets = {s.name: s.columns for s in instrument.scales}
-        h = rel.htmt(frame[model.observed], sets)
+        corr = _listwise_correlations(patterns, model.observed)
+        h = rel.htmt(corr if corr is not None else frame[model.observed], sets)
         discriminant["htmt"] = {"factors": list(h.columns), "matrix": h.to_numpy().tolist(), "method": "HTMT2 (geometric mean; semTools::htmt default)"}
         names = list(h.columns)
         for i in range(len(names)):
@@ -456,7 +493,7 @@ def validate(
         discriminant=discriminant,
         verdicts=verdicts,
         warnings=warnings,
-        distributions=answer_distributions(prepared.data, instrument),
+        distributions=answer_distributions(prepared.data, instrument, counts=counts),
     )
 
 

@@ -56,39 +56,29 @@ class Choice:
         }
 
 
-def _shape(values: np.ndarray) -> tuple[int, float, float]:
-    """Most answer categories of an item, largest |skewness| and |excess kurtosis| (psych type 3)."""
-    cats, skew, kurt = 0, 0.0, 0.0
-    for col in values.T:
-        x = col[~np.isnan(col)]
-        if x.size < 3:
-            continue
-        cats = max(cats, _n_distinct(x))
-        m, sd = x.mean(), x.std(ddof=1)
-        if sd > 0:
-            z = (x - m) / sd
-            z2 = z * z  # products, not z**3 and z**4 (pow() is many times slower)
-            skew = max(skew, abs(np.dot(z2, z) / z.size))
-            kurt = max(kurt, abs(np.dot(z2, z2) / z.size - 3.0))
-    return cats, float(skew), float(kurt)
+def _shape(counts) -> tuple[int, float, float]:
+    """Most answer categories of an item, largest |skewness| and |excess kurtosis| (psych type 3).
 
-
-def _n_distinct(x: np.ndarray) -> int:
-    """Number of distinct values; integer answers are counted without sorting."""
-    lo, hi = x.min(), x.max()
-    if hi - lo <= 10_000:
-        shifted = x - lo
-        whole = shifted.astype(np.int64)
-        if np.array_equal(whole, shifted):
-            return int(np.count_nonzero(np.bincount(whole)))
-    return int(np.unique(x).size)
+    From the items' answer counts (:class:`coscale.stats.distributions.ItemCounts`);
+    items with fewer than 3 answers are not looked at.
+    """
+    n, _, sd, skew, kurt = counts.moments()
+    seen = n >= 3
+    if not seen.any():
+        return 0, 0.0, 0.0
+    cats = int(counts.n_distinct()[seen].max())
+    varies = seen & (sd > 0)
+    if not varies.any():
+        return cats, 0.0, 0.0
+    return cats, float(np.abs(skew[varies]).max()), float(np.abs(kurt[varies]).max())
 
 
 def _answers(categories: int) -> str:
     return f"{categories} answer categories" if categories <= 10 else "Scores with many distinct values"
 
 
-def choose(frame, instrument, estimator: str = "auto", missing: str = "auto", ordinal: bool = False) -> Choice:
+def choose(frame, instrument, estimator: str = "auto", missing: str = "auto", ordinal: bool = False,
+           counts=None) -> Choice:
     """Pick the estimator and the missing-data method.
 
     Parameters
@@ -101,6 +91,8 @@ def choose(frame, instrument, estimator: str = "auto", missing: str = "auto", or
     missing : {"auto", "listwise", "fiml"} (``"ml"`` is an alias of ``"fiml"``)
     ordinal : bool
         Treat every item as ordinal (``--ordinal``).
+    counts : coscale.stats.distributions.ItemCounts, optional
+        The items' answer counts, when already made (else counted from ``frame``).
 
     Returns
     -------
@@ -120,9 +112,15 @@ def choose(frame, instrument, estimator: str = "auto", missing: str = "auto", or
             f"--estimator {estimator} with --missing fiml: this version combines full-information ML only with "
             f"{', '.join(FIML_ESTIMATORS)}; use --missing listwise or --estimator ML"
         )
-    values = frame[instrument.columns].to_numpy(dtype=float)
-    cats, skew, kurt = _shape(values)
-    n_missing = int(np.isnan(values).sum())
+    items = list(dict.fromkeys(instrument.columns))
+    if counts is None:
+        from coscale.stats.distributions import ItemCounts, expected_answers
+
+        counts = ItemCounts.from_values(frame[items].to_numpy(dtype=float), items, expected_answers(instrument, items))
+    else:
+        counts = counts.select(items)
+    cats, skew, kurt = _shape(counts)
+    n_missing = int(counts.missing.sum())
     declared = [s.name for s in instrument.scales if s.response.type == "ordinal"]
 
     if estimator != "auto":

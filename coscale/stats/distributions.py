@@ -23,10 +23,12 @@ values) are not counted in any category; they are counted in ``missing``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["answer_distributions", "MAX_CATEGORIES", "BASIS"]
+__all__ = ["answer_distributions", "ItemCounts", "expected_answers", "MAX_CATEGORIES", "BASIS"]
 
 #: more answer categories than this and an item is not treated as a Likert item
 MAX_CATEGORIES = 11
@@ -41,13 +43,145 @@ def _number(x: float):
     return int(f) if f.is_integer() else f
 
 
-def _categories(scale, raw: pd.DataFrame) -> list | None:
+@dataclass(frozen=True)
+class ItemCounts:
+    """Each item's distinct answers and how often each was given: one look at every answer.
+
+    Everything the item-level summaries need follows from these counts
+    without going back to the rows: the answer categories of the
+    distributions, floor and ceiling shares, the number of categories the
+    estimator choice counts, and exact moments (mean, SD, skewness,
+    kurtosis), since a sum over rows is a sum over distinct values weighted
+    by their counts.
+
+    Attributes
+    ----------
+    variables : tuple of str
+    values : tuple of ndarray
+        Per item, its distinct non-missing answers in increasing order.
+    counts : tuple of ndarray of int
+        Per item, how many respondents gave each of ``values``.
+    missing : ndarray of int
+        Per item, the missing answers (NaN).
+    """
+
+    variables: tuple
+    values: tuple
+    counts: tuple
+    missing: np.ndarray
+
+    @classmethod
+    def from_values(cls, x: np.ndarray, variables, expected=None, answered=None) -> "ItemCounts":
+        """Count the answers of a (rows, items) float array (NaN = missing).
+
+        Parameters
+        ----------
+        x : ndarray, shape (n, p)
+        variables : sequence of str
+        expected : sequence, optional
+            Per item, the answers to look for first (e.g. the response range
+            1, ..., 5): when counting them accounts for every answer, no other
+            value can occur and the item is done in one comparison per value.
+        answered : ndarray of int, optional
+            Per item, the number of non-missing answers, if known (saves a pass).
+        """
+        n, p = x.shape
+        values, counts, missing = [], [], np.empty(p, dtype=np.int64)
+        for j in range(p):
+            col = x[:, j]
+            k = int(answered[j]) if answered is not None else int(np.count_nonzero(col == col))
+            missing[j] = n - k
+            cand = np.asarray(expected[j] if expected is not None and expected[j] is not None else (), dtype=float)
+            if 0 < cand.size <= MAX_CATEGORIES:
+                c = np.array([np.count_nonzero(col == v) for v in cand], dtype=np.int64)
+                if c.sum() == k:
+                    hit = c > 0
+                    values.append(cand[hit])
+                    counts.append(c[hit])
+                    continue
+            v, c = _tally(col[~np.isnan(col)])
+            values.append(v)
+            counts.append(c)
+        return cls(tuple(variables), tuple(values), tuple(counts), missing)
+
+    def index(self, item) -> int:
+        return self.variables.index(item)
+
+    def answered(self) -> np.ndarray:
+        """Non-missing answers per item."""
+        return np.array([int(c.sum()) for c in self.counts], dtype=np.int64)
+
+    def n_distinct(self) -> np.ndarray:
+        """Distinct answers per item."""
+        return np.array([len(v) for v in self.values], dtype=np.int64)
+
+    def share(self, bound) -> np.ndarray:
+        """Per item, the share of its answers equal to ``bound`` (NaN without a bound or answers)."""
+        out = np.full(len(self.variables), np.nan)
+        if bound is None:
+            return out
+        for j, (v, c) in enumerate(zip(self.values, self.counts)):
+            total = c.sum()
+            if total:
+                out[j] = c[v == bound].sum() / total
+        return out
+
+    def moments(self) -> tuple[np.ndarray, ...]:
+        """Per item ``(n, mean, sd, skewness, excess kurtosis)``, psych's ``describe`` (type 3).
+
+        ``sd`` has divisor n - 1; skewness is ``sum((x - m)^3) / (n sd^3)`` and
+        kurtosis ``sum((x - m)^4) / (n sd^4) - 3`` (Joanes & Gill 1998, b1 and
+        b2 with the n - 1 SD). NaN where an item has fewer than 2 answers.
+        """
+        p = len(self.variables)
+        n, mean, sd, skew, kurt = (np.full(p, np.nan) for _ in range(5))
+        for j, (v, c) in enumerate(zip(self.values, self.counts)):
+            w = c.astype(float)
+            n[j] = total = w.sum()
+            if total == 0:
+                continue
+            mean[j] = m = float(w @ v) / total
+            d = v - m
+            d2 = d * d
+            s2, s3, s4 = float(w @ d2), float(w @ (d2 * d)), float(w @ (d2 * d2))
+            if total >= 2:
+                sd[j] = s = np.sqrt(s2 / (total - 1.0))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    skew[j] = s3 / (total * s**3)
+                    kurt[j] = s4 / (total * s**4) - 3.0
+        return n, mean, sd, skew, kurt
+
+    def select(self, items) -> "ItemCounts":
+        """The counts of some of the items."""
+        idx = [self.index(i) for i in items]
+        return ItemCounts(tuple(items), tuple(self.values[i] for i in idx), tuple(self.counts[i] for i in idx),
+                          self.missing[idx])
+
+
+def _tally(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of ``x`` (no NaN) and their counts; whole numbers in a modest range without sorting."""
+    if x.size == 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    lo, hi = x.min(), x.max()
+    if hi - lo <= 10_000:
+        shifted = x - lo
+        whole = shifted.astype(np.int64)
+        if np.array_equal(whole, shifted):
+            every = np.bincount(whole)
+            present = np.flatnonzero(every)
+            return present + lo, every[present].astype(np.int64)
+    v, c = np.unique(x, return_counts=True)
+    return v, c.astype(np.int64)
+
+
+def _categories(scale, counts: ItemCounts, raw: dict) -> list | None:
     """The answer categories of a scale: its response range, plus any other value answered.
 
     None when the answers are not Likert-like (more than :data:`MAX_CATEGORIES`
-    distinct values, or a range that wide).
+    distinct values, or a range that wide). ``raw[item]`` are an item's
+    distinct answers as given.
     """
-    observed = {float(v) for v in _distinct(_finite(raw.to_numpy(dtype=float)))}
+    observed = {float(v) for item in raw for v in raw[item]}
     values = set(observed)
     lo, hi = scale.response.min, scale.response.max
     if lo is not None and hi is not None and float(lo).is_integer() and float(hi).is_integer():
@@ -59,41 +193,28 @@ def _categories(scale, raw: pd.DataFrame) -> list | None:
     return sorted(values)
 
 
-def _distinct(x: np.ndarray) -> np.ndarray:
-    """Distinct values; whole-number answers in a modest range are found without sorting."""
-    if x.size == 0:
-        return x
-    lo, hi = x.min(), x.max()
-    if hi - lo <= 10_000:
-        shifted = x - lo
-        whole = shifted.astype(np.int64)
-        if np.array_equal(whole, shifted):
-            return np.flatnonzero(np.bincount(whole)) + lo
-    return np.unique(x)
-
-
-def _finite(values: np.ndarray) -> np.ndarray:
-    flat = values.ravel()
-    return flat[np.isfinite(flat)]
-
-
-def _counts(column: pd.Series, categories: list) -> tuple[list, int]:
-    """Answers per category (vectorised: one searchsorted over the column) and missing answers."""
-    x = column.to_numpy(dtype=float)
-    answered = x[~np.isnan(x)]
+def _category_counts(values: np.ndarray, counts: np.ndarray, categories: list) -> list:
+    """Answers per category, from an item's distinct answers and their counts."""
     cats = np.asarray(categories, dtype=float)
-    if cats.size and np.array_equal(cats, cats[0] + np.arange(cats.size)):  # 1, 2, ..., k: count directly
-        shifted = answered - cats[0]
-        idx = shifted.astype(np.int64)
-        ok = (idx == shifted) & (idx >= 0) & (idx < cats.size)
-        counts = np.bincount(idx[ok], minlength=cats.size)
-    else:
-        pos = np.searchsorted(cats, answered)
-        inside = pos < cats.size
-        hit = np.zeros(answered.size, dtype=bool)
-        hit[inside] = cats[pos[inside]] == answered[inside]
-        counts = np.bincount(pos[hit], minlength=cats.size)
-    return [int(c) for c in counts], int(x.size - answered.size)
+    out = np.zeros(cats.size, dtype=np.int64)
+    pos = np.searchsorted(cats, values)
+    inside = pos < cats.size
+    hit = np.zeros(values.size, dtype=bool)
+    hit[inside] = cats[pos[inside]] == values[inside]
+    np.add.at(out, pos[hit], counts[hit])
+    return [int(c) for c in out]
+
+
+def expected_answers(instrument, items) -> list:
+    """Per item, the answers its scale's response range allows (None when not a small whole-number range)."""
+    ranges = {}
+    for scale in instrument.scales:
+        lo, hi = scale.response.min, scale.response.max
+        ok = (lo is not None and hi is not None and float(lo).is_integer() and float(hi).is_integer()
+              and 0 <= hi - lo < MAX_CATEGORIES)
+        for c in scale.columns:
+            ranges.setdefault(c, np.arange(int(lo), int(hi) + 1, dtype=float) if ok else None)
+    return [ranges.get(c) for c in items]
 
 
 def _group_labels(frame: pd.DataFrame, group) -> pd.Series | None:
@@ -115,7 +236,12 @@ def _group_labels(frame: pd.DataFrame, group) -> pd.Series | None:
     return labels.astype(object).where(labels.notna(), None).map(lambda v: None if v is None else str(v))
 
 
-def answer_distributions(prepared_data, instrument, group=None, groups=None) -> dict:
+def _counts_of(frame: pd.DataFrame, items: list, instrument) -> ItemCounts:
+    values = frame[items].to_numpy(dtype=float, na_value=np.nan)
+    return ItemCounts.from_values(values, items, expected_answers(instrument, items))
+
+
+def answer_distributions(prepared_data, instrument, group=None, groups=None, counts: ItemCounts | None = None) -> dict:
     """Count the answers to every item in each answer category, overall and per group.
 
     Parameters
@@ -133,6 +259,8 @@ def answer_distributions(prepared_data, instrument, group=None, groups=None) -> 
     groups : list of str, optional
         The groups to report and their order (the first is the reference).
         By default every group, in order of first appearance.
+    counts : ItemCounts, optional
+        The counts of the whole sample's (recoded) answers, when already made.
 
     Returns
     -------
@@ -174,38 +302,41 @@ def answer_distributions(prepared_data, instrument, group=None, groups=None) -> 
     else:
         order = []
 
+    items_all = [c for c in dict.fromkeys(instrument.columns) if c in frame.columns]
+    if counts is None or not set(items_all) <= set(counts.variables):
+        counts = _counts_of(frame, items_all, instrument)
+    by_group = {}
+    if order:
+        hit = labels.to_numpy(dtype=object)
+        for g in order:
+            by_group[g] = _counts_of(frame.loc[hit == g], items_all, instrument)
+
     scales_out = []
     for scale in instrument.scales:
         columns = [c for c in scale.columns if c in frame.columns]
-        raw = frame[columns].astype(float).copy()
         reverse = set(scale.reverse_columns)
         lo, hi = scale.response.min, scale.response.max
-        for c in columns:
-            if c in reverse and lo is not None and hi is not None:
-                raw[c] = lo + hi - raw[c]  # back to the answer as given
-        categories = _categories(scale, raw)
+        flip = lo is not None and hi is not None
+
+        def raw(values, c):  # back to the answers as given
+            return lo + hi - values if c in reverse and flip else values
+
+        categories = _categories(scale, counts, {c: raw(counts.values[counts.index(c)], c) for c in columns})
         likert = categories is not None
         cats = categories or []
         response_labels = list(scale.response.labels or ())
         items = []
+
+        def entry_of(tally: ItemCounts, c) -> dict:
+            j = tally.index(c)
+            values, n_of = raw(tally.values[j], c), tally.counts[j]
+            return {"counts": _category_counts(values, n_of, cats) if likert else [],
+                    "n": int(n_of.sum()), "missing": int(tally.missing[j])}
+
         for c in columns:
-            col = raw[c]
-            if likert:
-                counts, missing = _counts(col, cats)
-            else:
-                counts, missing = [], int(col.isna().sum())
-            entry = {
-                "item": c,
-                "reverse": c in reverse,
-                "counts": counts,
-                "n": int(col.notna().sum()),
-                "missing": missing,
-                "groups": {},
-            }
+            entry = {"item": c, "reverse": c in reverse, **entry_of(counts, c), "groups": {}}
             for g in order:
-                part = col[labels == g]
-                g_counts, g_missing = _counts(part, cats) if likert else ([], int(part.isna().sum()))
-                entry["groups"][g] = {"counts": g_counts, "n": int(part.notna().sum()), "missing": g_missing}
+                entry["groups"][g] = entry_of(by_group[g], c)
             items.append(entry)
         scales_out.append(
             {

@@ -111,13 +111,25 @@ def ml_estimation(frame, variables, group=None, group_order=None, estimator: str
     return Estimation(estimator, "listwise", moments, fourth)
 
 
-def estimation_for(estimator: str, missing: str, frame, variables, group=None, group_order=None):
+def estimation_for(estimator: str, missing: str, frame, variables, group=None, group_order=None, patterns=None):
     """The estimation object for an estimator and a missing-data method.
 
     ``missing = "fiml"`` fits every model by full-information ML
     (:mod:`coscale.stats.fiml`, lavaan ``missing = "ml"``); ``"listwise"``
-    uses the complete rows.
+    uses the complete rows. ``patterns`` (one
+    :class:`~coscale.stats.fiml.MissingPatterns` per group, of ``variables``
+    in this order), when already made, spare ML a pass over the rows: FIML
+    fits from them, listwise ML from their complete pattern. The robust
+    estimators need the rows themselves.
     """
+    if patterns is not None and estimator == "ML":
+        if missing == "fiml":
+            from coscale.stats.fiml import FimlEstimation
+
+            return FimlEstimation(list(patterns), estimator)
+        complete = [pp.complete() for pp in patterns]
+        if all(m is not None for m in complete):
+            return Estimation(estimator, "listwise", complete)
     if missing == "fiml":
         if estimator == "MLR":
             from coscale.stats.robust_fiml import robust_fiml_estimation

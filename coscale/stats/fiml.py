@@ -131,6 +131,16 @@ class MissingPatterns:
         """Number of answers per variable."""
         return (self.observed.T.astype(float) @ self.n).astype(int)
 
+    def complete(self) -> GroupMoments | None:
+        """Moments of the rows that answer every variable (listwise deletion); None without such rows.
+
+        The complete pattern is the last one (the largest pattern code).
+        Equal to :func:`coscale.stats.moments.listwise_moments` on the same rows.
+        """
+        if not self.n_patterns or not self.observed[-1].all():
+            return None
+        return GroupMoments(self.name, int(self.n[-1]), self.variables, self.mean[-1].copy(), self.cov[-1].copy())
+
     def reorder(self, variables) -> "MissingPatterns":
         """The same patterns in another variable order."""
         variables = tuple(variables)
@@ -183,7 +193,8 @@ class MissingPatterns:
         Parameters
         ----------
         values : array_like, shape (n, p)
-            Answers, ``NaN`` where an answer is missing.
+            Answers, ``NaN`` where an answer is missing. Not modified; a
+            column-ordered (Fortran) float64 array is read without a copy.
         variables : sequence of str
             Column names, in the order of ``values``.
         name : str
@@ -195,15 +206,63 @@ class MissingPatterns:
 
         Notes
         -----
-        One :func:`numpy.unique` over the rows of the mask; means by
-        :func:`numpy.add.reduceat` over the rows sorted by pattern, and one
-        matrix product per pattern for the covariances. No loop over rows.
+        One pass makes ``z``, the answers minus a per-item shift (0 where
+        missing); the complete pattern's sums and cross-products are those
+        of all rows (``1'z`` and one BLAS product ``z'z``) minus those of the
+        incomplete rows, which are the only rows gathered and sorted
+        (:func:`pattern_groups`). Each pattern's mean and ML covariance then
+        follow from its count, sums and cross-products; the shift (the item
+        means of the first rows) keeps that subtraction free of cancellation.
+        No loop over rows, no copy of the complete rows.
         """
         x = np.asarray(values, dtype=float)
         if x.ndim != 2 or x.shape[1] != len(variables):
             raise ValueError("values must be a (rows, variables) matrix matching the variable names")
+        n, p = x.shape
+        missing = np.isnan(x)
+        code = pattern_codes(~missing)
+        if code is None:  # too many variables to pack a row's pattern into an integer
+            return cls._from_values_sorted(x, ~missing, variables, name)
+        full = (1 << p) - 1
+        pats, counts, _ = _code_counts(code, p)
+        answered = pats.any(axis=1)
+        n_dropped = int(counts[~answered].sum())
+        if n_dropped == n:
+            raise ValueError(f"no respondent{' in group ' + name if name else ''} answered any item")
+        head, seen = x[: min(n, 1000)], ~missing[: min(n, 1000)]
+        with np.errstate(invalid="ignore", divide="ignore"):  # an item unanswered there: shift 0
+            shift = np.nan_to_num(np.add.reduce(head, axis=0, where=seen) / seen.sum(axis=0))
+        z = np.subtract(x, shift, order="F")
+        np.copyto(z, 0.0, where=missing)
+        del missing
+        sums = np.empty((len(counts), p))
+        cross = np.empty((len(counts), p, p))
+        rows = np.flatnonzero(code != full)  # incomplete rows (and those with no answer)
+        if len(rows):
+            order = np.argsort(code[rows], kind="stable")
+            part = np.ascontiguousarray(z[rows])[order]  # gathered in file order (fast), then sorted by pattern
+            n_part = counts[:-1] if pats[-1].all() else counts
+            starts = np.concatenate(([0], np.cumsum(n_part)[:-1]))
+            sums[: len(n_part)] = np.add.reduceat(part, starts, axis=0) if len(part) else 0.0
+            for k, (s, c) in enumerate(zip(starts, n_part)):  # loop over patterns, not rows
+                block = part[s:s + c]
+                cross[k] = block.T @ block
+        if pats[-1].all():  # the complete pattern: every row minus the incomplete ones
+            sums[-1] = z.sum(axis=0) - sums[:-1].sum(axis=0)
+            cross[-1] = z.T @ z - cross[:-1].sum(axis=0)
+        del z
+        pats, counts, sums, cross = pats[answered], counts[answered], sums[answered], cross[answered]
+        dev = sums / counts[:, None]  # mean minus shift; 0 where unobserved
+        cov = cross / counts[:, None, None] - dev[:, :, None] * dev[:, None, :]
+        diagonal = np.einsum("kjj->kj", cov)  # a view: rounding must not make a variance negative
+        np.maximum(diagonal, 0.0, out=diagonal)
+        mean = np.where(pats, dev + shift, 0.0)
+        return cls(str(name), tuple(variables), pats, counts.astype(int), mean, cov, n_dropped)
+
+    @classmethod
+    def _from_values_sorted(cls, x, obs, variables, name) -> "MissingPatterns":
+        """:meth:`from_values` for more variables than fit in a pattern code: rows sorted by pattern."""
         p = x.shape[1]
-        obs = ~np.isnan(x)
         keep = np.logical_or.reduce(obs, axis=1)
         n_dropped = int(keep.size - np.count_nonzero(keep))
         if n_dropped:
@@ -212,9 +271,7 @@ class MissingPatterns:
             raise ValueError(f"no respondent{' in group ' + name if name else ''} answered any item")
         pats, counts, order = pattern_groups(obs)
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        xz = np.array(x, order="C")  # a copy with rows contiguous (rows are gathered next)
-        np.copyto(xz, 0.0, where=~obs)
-        xz = np.take(xz, order, axis=0)
+        xz = np.where(obs, x, 0.0)[order]
         mean = np.add.reduceat(xz, starts, axis=0) / counts[:, None]
         cov = np.empty((len(counts), p, p))
         for k, (s, c) in enumerate(zip(starts, counts)):  # loop over patterns, not rows
@@ -224,36 +281,50 @@ class MissingPatterns:
         return cls(str(name), tuple(variables), pats.astype(bool), counts.astype(int), mean, cov, n_dropped)
 
 
+def pattern_codes(obs: np.ndarray) -> np.ndarray | None:
+    """Each row's missingness pattern packed into an integer, or None beyond 63 variables.
+
+    The first variable is the most significant bit, so the order of the codes
+    is that of ``numpy.unique(obs, axis=0)`` (rows compared left to right,
+    False < True). ``uint16`` codes for up to 16 variables, else ``int64``.
+    """
+    n, p = obs.shape
+    if not 0 < p <= 63:
+        return None
+    code = np.zeros(n, dtype=np.uint16 if p <= 16 else np.int64)
+    for j in range(p):
+        code |= obs[:, j].astype(code.dtype) << code.dtype.type(p - 1 - j)
+    return code
+
+
+def _code_counts(code: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The patterns present among ``code`` (K, p), in code order, their counts, and their codes."""
+    if code.dtype == np.uint16:  # a bincount over the 2^p codes: linear in the rows
+        every = np.bincount(code, minlength=1 << p)
+        present = np.flatnonzero(every)
+        counts = every[present]
+    else:
+        present, counts = np.unique(code, return_counts=True)
+    shifts = np.arange(p - 1, -1, -1, dtype=np.int64)
+    patterns = ((present.astype(np.int64)[:, None] >> shifts) & 1).astype(bool)
+    return patterns, counts.astype(np.int64), present
+
+
 def pattern_groups(obs: np.ndarray):
     """The distinct rows of a boolean (rows, p) mask, their counts, and the rows ordered by them.
 
     Returns ``(patterns, counts, order)``: ``patterns`` (K, p) in the order of
     ``numpy.unique(obs, axis=0)`` (rows compared left to right, False < True),
     ``counts`` (K,) and ``order``, a stable ordering of the rows by pattern.
-    Each row's pattern is packed into an integer (first variable most
-    significant, so integer order is that order): for up to 16 variables
-    counting is a ``bincount`` and ordering a radix sort, both linear in the
-    rows; up to 63 variables it is one integer sort.
-    ``numpy.unique(..., axis=0)``, used beyond that, sorts the rows as
-    records, which takes seconds for a million rows.
+    Up to 63 variables each row's pattern is packed into an integer
+    (:func:`pattern_codes`): counting is then a ``bincount`` (up to 16
+    variables) or an integer sort. ``numpy.unique(..., axis=0)``, used beyond
+    that, sorts the rows as records, which takes seconds for a million rows.
     """
-    n, p = obs.shape
-    if 0 < p <= 63:
-        small = p <= 16
-        code = np.zeros(n, dtype=np.uint16 if small else np.int64)
-        for j in range(p):
-            code |= obs[:, j].astype(code.dtype) << code.dtype.type(p - 1 - j)
-        if small:
-            every = np.bincount(code, minlength=1 << p)
-            present = np.flatnonzero(every)
-            counts = every[present]
-            order = np.argsort(code, kind="stable")
-        else:
-            present, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
-            order = np.argsort(inverse.reshape(-1), kind="stable")
-        shifts = np.arange(p - 1, -1, -1, dtype=np.int64)
-        patterns = ((present.astype(np.int64)[:, None] >> shifts) & 1).astype(bool)
-        return patterns, counts.astype(int), order
+    code = pattern_codes(obs)
+    if code is not None:
+        patterns, counts, _ = _code_counts(code, obs.shape[1])
+        return patterns, counts.astype(int), np.argsort(code, kind="stable")
     patterns, inverse, counts = np.unique(obs, axis=0, return_inverse=True, return_counts=True)
     order = np.argsort(inverse.reshape(-1), kind="stable")
     return patterns.astype(bool), counts.astype(int), order

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from coscale.errors import InputError
+from coscale.stats.distributions import ItemCounts
 from coscale.stats.probability import f_ppf
 
 __all__ = [
@@ -198,6 +199,7 @@ class _Pairwise:
         n_rows, k = x.shape
         missing = np.isnan(x)
         n_missing = np.count_nonzero(missing, axis=0)
+        self.n_rows = n_rows
         self.count = n_rows - n_missing
         self.complete = not n_missing.any()
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -208,8 +210,6 @@ class _Pairwise:
                 self.mean = np.add.reduce(x, axis=0, where=~missing) / self.count
                 z = x - self.mean
                 np.copyto(z, 0.0, where=missing)
-        self.z = z
-        self.missing = missing
         self.q = z.T @ z
         if self.complete:
             self.n = np.full((k, k), float(n_rows))
@@ -224,9 +224,38 @@ class _Pairwise:
             t = z.sum(axis=0)
             self.s = t[:, None] - z[rows].T @ w
 
+    @classmethod
+    def from_patterns(cls, patterns) -> "_Pairwise":
+        """The same sums from the rows' missingness-pattern summaries (no pass over the rows).
+
+        ``patterns`` is a :class:`coscale.stats.fiml.MissingPatterns`: per
+        pattern k its count ``w_k``, 0/1 answered mask ``o_k``, mean and ML
+        covariance ``C_k``. With ``d_k = (mean_k - item means) * o_k``::
+
+            n = O' W O        s = D' W O        q = sum_k w_k (C_k + d_k d_k')
+
+        Rows without any answer (``n_dropped``) count only as rows.
+        """
+        self = cls.__new__(cls)
+        o = patterns.observed.astype(float)
+        w = patterns.n.astype(float)
+        self.n_rows = int(patterns.n_total + patterns.n_dropped)
+        self.count = np.rint(w @ o).astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.mean = (w @ patterns.mean) / self.count
+        d = np.where(patterns.observed, patterns.mean - self.mean, 0.0)
+        dw = d * w[:, None]
+        self.n = (o * w[:, None]).T @ o
+        self.s = dw.T @ o
+        self.q = np.einsum("k,kij->ij", w, patterns.cov) + dw.T @ d
+        complete_rows = int(patterns.n[-1]) if patterns.observed[-1].all() else 0
+        self.rows_with_missing = self.n_rows - complete_rows
+        self.complete = self.rows_with_missing == 0
+        return self
+
     def n_complete(self) -> int:
         """Rows that answer every item."""
-        return int(self.missing.shape[0] - self.rows_with_missing)
+        return int(self.n_rows - self.rows_with_missing)
 
     def variances(self) -> np.ndarray:
         """Per-item variance (divisor n - 1) over its answers, as pandas' ``std(ddof=1)**2``."""
@@ -411,10 +440,35 @@ def cronbach_alpha(data: pd.DataFrame, level: float = 0.95) -> AlphaResult:
     ``$item.stats$r.drop``, ``$item.stats$n``, ``$feldt``.
     """
     x, columns = _float_values(data)
-    k = x.shape[1]
-    if k < 2:
+    if x.shape[1] < 2:
         raise InputError("Cronbach's alpha needs at least two items")
-    pw = _Pairwise(x)
+    return _alpha_result(_Pairwise(x), columns, level)
+
+
+def cronbach_alpha_from_patterns(patterns, level: float = 0.95) -> AlphaResult:
+    """:func:`cronbach_alpha` of the rows summarised by their missingness patterns.
+
+    Parameters
+    ----------
+    patterns : coscale.stats.fiml.MissingPatterns
+        The items' patterns (:meth:`~coscale.stats.fiml.MissingPatterns.from_values`,
+        or :meth:`~coscale.stats.fiml.MissingPatterns.marginal` of a larger
+        set); rows without any answer count in ``n_obs`` as psych counts them.
+    level : float, default 0.95
+
+    Returns
+    -------
+    AlphaResult
+        The same numbers as :func:`cronbach_alpha` on the rows (up to
+        rounding): pairwise-complete sums are sums over patterns.
+    """
+    if len(patterns.variables) < 2:
+        raise InputError("Cronbach's alpha needs at least two items")
+    return _alpha_result(_Pairwise.from_patterns(patterns), list(patterns.variables), level)
+
+
+def _alpha_result(pw: _Pairwise, columns: list, level: float) -> AlphaResult:
+    k = len(columns)
     item_n = pw.count.astype(float)
     with np.errstate(invalid="ignore"):
         sd = np.sqrt(pw.variances())
@@ -426,7 +480,7 @@ def cronbach_alpha(data: pd.DataFrame, level: float = 0.95) -> AlphaResult:
         raise InputError("some item pairs have fewer than two joint answers; "
                          "their covariance is undefined")
     alpha, std_alpha, drop_raw, drop_std, r_drop = _alpha_parts(c)
-    n_obs = int(x.shape[0])
+    n_obs = int(pw.n_rows)
     return AlphaResult(
         alpha=float(alpha),
         std_alpha=float(std_alpha),
@@ -637,30 +691,37 @@ def item_statistics(data: pd.DataFrame, response_min: float | None = None,
     ``colMeans(data == response_min, na.rm = TRUE)``.
     """
     x, columns = _float_values(data)
-    pw = _Pairwise(x)  # centred answers (0 where missing) and their cross-products
-    n = pw.count.astype(float)
-    dev = pw.z
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = pw.mean
-        sq = dev * dev
-        s2 = np.diag(pw.q)
-        s3 = np.einsum("ij,ij->j", sq, dev)
-        s4 = np.einsum("ij,ij->j", sq, sq)
-        del sq
-        sd = np.where(n >= 2, np.sqrt(s2 / (n - 1.0)), np.nan)
-        skew = s3 / (n * sd**3)
-        kurt = s4 / (n * sd**4) - 3.0
+    counts = ItemCounts.from_values(x, columns)
+    return _item_table(_Pairwise(x), counts, columns, response_min, response_max)
 
-        def share(bound):
-            if bound is None:
-                return np.full(x.shape[1], np.nan)
-            return np.count_nonzero(x == bound, axis=0) / n  # NaN never equals a bound
 
-        floor = share(response_min)
-        ceiling = share(response_max)
+def item_statistics_from_summary(patterns, counts, response_min: float | None = None,
+                                 response_max: float | None = None) -> pd.DataFrame:
+    """:func:`item_statistics` from summaries of the rows instead of the rows.
 
-    item_rest = np.full(x.shape[1], np.nan)
-    alpha_drop = np.full(x.shape[1], np.nan)
+    Parameters
+    ----------
+    patterns : coscale.stats.fiml.MissingPatterns
+        The items' missingness patterns (pairwise covariances for
+        ``item_rest`` and ``alpha_if_deleted``).
+    counts : coscale.stats.distributions.ItemCounts
+        The items' answer counts (``n``, moments, floor and ceiling); may
+        hold more items than ``patterns``.
+    response_min, response_max : float, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`item_statistics` on the same rows (up to rounding).
+    """
+    columns = list(patterns.variables)
+    return _item_table(_Pairwise.from_patterns(patterns), counts.select(columns), columns, response_min, response_max)
+
+
+def _item_table(pw: _Pairwise, counts, columns: list, response_min, response_max) -> pd.DataFrame:
+    n, mean, sd, skew, kurt = counts.moments()
+    item_rest = np.full(len(columns), np.nan)
+    alpha_drop = np.full(len(columns), np.nan)
     usable = np.isfinite(sd) & (sd > 0)
     if usable.sum() >= 2:
         c = pw.cov(np.flatnonzero(usable))
@@ -676,8 +737,8 @@ def item_statistics(data: pd.DataFrame, response_min: float | None = None,
             "sd": sd,
             "skewness": skew,
             "kurtosis": kurt,
-            "floor": floor,
-            "ceiling": ceiling,
+            "floor": counts.share(response_min),
+            "ceiling": counts.share(response_max),
             "item_rest": item_rest,
             "alpha_if_deleted": alpha_drop,
         },
