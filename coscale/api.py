@@ -328,7 +328,8 @@ def validate(
     std_by_scale: dict[str, np.ndarray] = {}
     var_by_scale: dict[str, np.ndarray] = {}
     model_patterns = patterns.marginal(model.observed) if patterns is not None else None
-    complete_rows = 0 if model_patterns is None or model_patterns.complete() is None else model_patterns.complete().n
+    complete = model_patterns.complete() if model_patterns is not None else None
+    complete_rows = complete.n if complete is not None else 0
     if ordinal:
         estimation = None
         usable = complete_rows

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,51 +207,48 @@ class MissingPatterns:
 
         Notes
         -----
-        One pass makes ``z``, the answers minus a per-item shift (0 where
-        missing); the complete pattern's sums and cross-products are those
-        of all rows (``1'z`` and one BLAS product ``z'z``) minus those of the
-        incomplete rows, which are the only rows gathered and sorted
-        (:func:`pattern_groups`). Each pattern's mean and ML covariance then
-        follow from its count, sums and cross-products; the shift (the item
-        means of the first rows) keeps that subtraction free of cancellation.
-        No loop over rows, no copy of the complete rows.
+        One pass over the rows (:func:`_scan`, a cache-sized chunk at a time)
+        makes ``z``, the answers minus a per-item shift (0 where missing);
+        the complete pattern's sums and cross-products are those of all rows
+        (``1'z`` and BLAS products ``z'z``) minus those of the incomplete rows,
+        which are the only rows kept and sorted by pattern. Each pattern's
+        mean and ML covariance then follow from its count, sums and
+        cross-products; the shift (the item means of the first rows) keeps
+        that subtraction free of cancellation. No loop over rows, no copy of
+        the data.
         """
         x = np.asarray(values, dtype=float)
         if x.ndim != 2 or x.shape[1] != len(variables):
             raise ValueError("values must be a (rows, variables) matrix matching the variable names")
         n, p = x.shape
-        missing = np.isnan(x)
-        code = pattern_codes(~missing)
-        if code is None:  # too many variables to pack a row's pattern into an integer
-            return cls._from_values_sorted(x, ~missing, variables, name)
-        full = (1 << p) - 1
+        if not 0 < p <= 63:  # too many variables to pack a row's pattern into an integer
+            return cls._from_values_sorted(x, ~np.isnan(x), variables, name)
+        head = x[: min(n, 1000)]
+        seen = ~np.isnan(head)
+        with np.errstate(invalid="ignore", divide="ignore"):  # an item unanswered there: shift 0
+            shift = np.nan_to_num(np.add.reduce(head, axis=0, where=seen) / seen.sum(axis=0))
+        code, total, incomplete = _scan(x, shift)
         pats, counts, _ = _code_counts(code, p)
         answered = pats.any(axis=1)
         n_dropped = int(counts[~answered].sum())
         if n_dropped == n:
             raise ValueError(f"no respondent{' in group ' + name if name else ''} answered any item")
-        head, seen = x[: min(n, 1000)], ~missing[: min(n, 1000)]
-        with np.errstate(invalid="ignore", divide="ignore"):  # an item unanswered there: shift 0
-            shift = np.nan_to_num(np.add.reduce(head, axis=0, where=seen) / seen.sum(axis=0))
-        z = np.subtract(x, shift, order="F")
-        np.copyto(z, 0.0, where=missing)
-        del missing
-        sums = np.empty((len(counts), p))
-        cross = np.empty((len(counts), p, p))
-        rows = np.flatnonzero(code != full)  # incomplete rows (and those with no answer)
-        if len(rows):
-            order = np.argsort(code[rows], kind="stable")
-            part = np.ascontiguousarray(z[rows])[order]  # gathered in file order (fast), then sorted by pattern
-            n_part = counts[:-1] if pats[-1].all() else counts
+        has_complete = bool(pats[-1].all())
+        sums = np.zeros((len(counts), p))
+        cross = np.zeros((len(counts), p, p))
+        part, part_code = incomplete
+        if len(part):
+            order = np.argsort(part_code, kind="stable")
+            part = part[order]
+            n_part = counts[:-1] if has_complete else counts
             starts = np.concatenate(([0], np.cumsum(n_part)[:-1]))
-            sums[: len(n_part)] = np.add.reduceat(part, starts, axis=0) if len(part) else 0.0
+            sums[: len(n_part)] = np.add.reduceat(part, starts, axis=0)
             for k, (s, c) in enumerate(zip(starts, n_part)):  # loop over patterns, not rows
                 block = part[s:s + c]
                 cross[k] = block.T @ block
-        if pats[-1].all():  # the complete pattern: every row minus the incomplete ones
-            sums[-1] = z.sum(axis=0) - sums[:-1].sum(axis=0)
-            cross[-1] = z.T @ z - cross[:-1].sum(axis=0)
-        del z
+        if has_complete:  # the complete pattern: every row minus the incomplete ones
+            sums[-1] = total[0] - sums[:-1].sum(axis=0)
+            cross[-1] = total[1] - cross[:-1].sum(axis=0)
         pats, counts, sums, cross = pats[answered], counts[answered], sums[answered], cross[answered]
         dev = sums / counts[:, None]  # mean minus shift; 0 where unobserved
         cov = cross / counts[:, None, None] - dev[:, :, None] * dev[:, None, :]
@@ -279,6 +277,57 @@ class MissingPatterns:
             block -= mean[k]  # centred; still 0 where unobserved
             cov[k] = block.T @ block / c
         return cls(str(name), tuple(variables), pats.astype(bool), counts.astype(int), mean, cov, n_dropped)
+
+
+#: rows per chunk of :func:`_scan` (a chunk of 15 items is ~4 MB: it stays in cache between passes)
+_SCAN_ROWS = 1 << 15
+
+
+def _scan(x: np.ndarray, shift: np.ndarray):
+    """One pass over the rows, a chunk at a time: pattern codes, sums of all rows, incomplete rows.
+
+    Returns ``(code, (sum, cross), (part, part_code))``: each row's pattern
+    code (:func:`pattern_codes`), the column sums and cross-product matrix of
+    ``z = x - shift`` with 0 where missing over all rows, and the ``z`` rows
+    that miss some answer with their codes (in file order). Working on a
+    chunk at a time keeps ``z`` in cache and never allocates a full copy;
+    with many rows two threads take alternate chunks (numpy releases the GIL),
+    and the sums are added in chunk order, so the result does not depend on
+    the threads.
+    """
+    n, p = x.shape
+    full = (1 << p) - 1
+    code = np.empty(n, dtype=np.uint16 if p <= 16 else np.int64)
+    starts = list(range(0, n, _SCAN_ROWS))
+
+    def work(first: int):
+        buf = np.empty((min(n, _SCAN_ROWS), p), order="F")
+        out = []
+        for a in starts[first::2]:
+            chunk = x[a:a + _SCAN_ROWS]
+            missing = np.isnan(chunk)
+            c = code[a:a + len(chunk)]
+            c[:] = pattern_codes(~missing)
+            z = buf[: len(chunk)]
+            np.subtract(chunk, shift, out=z)
+            np.copyto(z, 0.0, where=missing)
+            some = np.flatnonzero(c != full)
+            out.append((a, z.sum(axis=0), z.T @ z, np.ascontiguousarray(z[some]), c[some]))
+        return out
+
+    if len(starts) > 1 and (os.cpu_count() or 1) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = [r for part in pool.map(work, (0, 1)) for r in part]
+    else:
+        done = work(0) + work(1)
+    done.sort(key=lambda r: r[0])
+    col_sum = np.sum([r[1] for r in done], axis=0)
+    cross = np.sum([r[2] for r in done], axis=0)
+    part = np.concatenate([r[3] for r in done])
+    part_code = np.concatenate([r[4] for r in done])
+    return code, (col_sum, cross), (part, part_code)
 
 
 def pattern_codes(obs: np.ndarray) -> np.ndarray | None:
