@@ -115,11 +115,13 @@ from coscale.stats.fiml import (
     FimlEstimation,
     FimlFit,
     MissingPatterns,
+    _code_counts,
     _kron_sum,
     _Stack,
     fiml_fit_measures,
     fit_fiml,
     independence,
+    pattern_codes,
 )
 from coscale.stats.moments import split_groups
 from coscale.stats.robust import (
@@ -229,8 +231,12 @@ class PatternRows:
         obs = ~np.isnan(x)
         keep = obs.any(axis=1)
         x, obs = x[keep], obs[keep]
-        _, inverse = np.unique(obs, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        code = pattern_codes(obs)
+        if code is None:  # beyond 63 variables: sort the rows as records
+            _, inverse = np.unique(obs, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+        else:  # each row's pattern as an integer: the patterns' order is the codes' order
+            inverse = np.searchsorted(_code_counts(code, obs.shape[1])[2], code)
         order = np.argsort(inverse, kind="stable")
         return cls(pats, np.where(obs, x, 0.0)[order], inverse[order].astype(np.intp))
 
