@@ -302,12 +302,14 @@ def _scan(x: np.ndarray, shift: np.ndarray):
 
     def work(first: int):
         buf = np.empty((min(n, _SCAN_ROWS), p), order="F")
+        gaps = np.empty(buf.shape, dtype=bool, order="F")
         out = []
         for a in starts[first::2]:
             chunk = x[a:a + _SCAN_ROWS]
-            missing = np.isnan(chunk)
+            missing = np.isnan(chunk, out=gaps[: len(chunk)])
             c = code[a:a + len(chunk)]
-            c[:] = pattern_codes(~missing)
+            pattern_codes(missing, out=c)
+            c ^= c.dtype.type(full)  # the code of the answered mask: every bit flipped
             z = buf[: len(chunk)]
             np.subtract(chunk, shift, out=z)
             np.copyto(z, 0.0, where=missing)
@@ -330,19 +332,23 @@ def _scan(x: np.ndarray, shift: np.ndarray):
     return code, (col_sum, cross), (part, part_code)
 
 
-def pattern_codes(obs: np.ndarray) -> np.ndarray | None:
+def pattern_codes(obs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray | None:
     """Each row's missingness pattern packed into an integer, or None beyond 63 variables.
 
     The first variable is the most significant bit, so the order of the codes
     is that of ``numpy.unique(obs, axis=0)`` (rows compared left to right,
-    False < True). ``uint16`` codes for up to 16 variables, else ``int64``.
+    False < True). ``uint16`` codes for up to 16 variables, else ``int64``
+    (``out``, if given, must be of that type).
     """
     n, p = obs.shape
     if not 0 < p <= 63:
         return None
-    code = np.zeros(n, dtype=np.uint16 if p <= 16 else np.int64)
+    code = np.zeros(n, dtype=np.uint16 if p <= 16 else np.int64) if out is None else out
+    code[:] = 0
+    bit = np.empty(n, dtype=code.dtype)
     for j in range(p):
-        code |= obs[:, j].astype(code.dtype) << code.dtype.type(p - 1 - j)
+        np.left_shift(obs[:, j], code.dtype.type(p - 1 - j), out=bit, dtype=code.dtype, casting="unsafe")
+        code |= bit
     return code
 
 
