@@ -156,6 +156,30 @@ def _where(source: str, row: int | None = None, column=None) -> str:
 
 
 # --------------------------------------------------------------------------
+# threads
+
+# From this many values (rows times columns) on, work is spread over threads.
+_PARALLEL_CELLS = 1_000_000
+
+
+def _parallel_map(fn, items, cells: int) -> list:
+    """``[fn(x) for x in items]``, on several threads when there is much to do.
+
+    For work on ``cells`` values done by numpy and pyarrow, which release
+    the GIL: on large data the items are worked on side by side (one thread
+    per core, at most 8).
+    """
+    items = list(items)
+    workers = min(len(items), os.cpu_count() or 1, 8)
+    if cells < _PARALLEL_CELLS or workers < 2:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+# --------------------------------------------------------------------------
 # reading
 
 
@@ -438,16 +462,19 @@ def _read_arrow(src, delimiter: str, header: list, names: list, wanted) -> pd.Da
     (same delimiter, quoting, empty lines and missing-value spellings, every
     column as text), but straight into Arrow: no pandas text frame is built.
     Each column then becomes what :func:`_infer_text_columns` would make of
-    it (:func:`_arrow_column`): a column of plain integers in canonical form
-    is recognised by vectorised checks, any other column by the rules of
-    :func:`_numeric_from_uniques` applied to its distinct values. Returns
-    None (the caller takes the careful path) when pyarrow's header differs
-    from the one the csv module read.
+    it (:func:`_arrow_column`, the columns side by side on large files): a
+    column of one-digit answers is read from the bytes directly, a column of
+    plain integers in canonical form is recognised by vectorised checks, any
+    other column by the rules of :func:`_numeric_from_uniques` applied to its
+    distinct values. The columns are read as bytes and checked for UTF-8 by
+    :func:`_arrow_column`, so that digits, which need no check, cost none.
+    Returns None (the caller takes the careful path) when pyarrow's header
+    differs from the one the csv module read.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    text_type = pa.string()  # 32-bit offsets: half the memory of large_string; text columns are cast at the end
+    text_type = pa.binary()  # 32-bit offsets: half the memory of large_binary; text columns are cast at the end
     include = wanted if wanted is not None else names
     read_options = pacsv.ReadOptions(encoding="utf8", use_threads=True)
     parse_options = pacsv.ParseOptions(delimiter=delimiter, quote_char='"', ignore_empty_lines=True)
@@ -467,21 +494,29 @@ def _read_arrow(src, delimiter: str, header: list, names: list, wanted) -> pd.Da
     n = table.num_rows
     cols = table.columns
     del table
-    if n * len(cols) >= 1_000_000 and len(cols) > 1 and (os.cpu_count() or 1) > 1:
-        # pyarrow's kernels release the GIL: convert columns side by side
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(len(cols), os.cpu_count() or 1, 8)) as pool:
-            converted = list(pool.map(_arrow_column, cols))
-    else:
-        converted = [_arrow_column(col) for col in cols]
+    converted = _parallel_map(_arrow_column, cols, n * len(cols))
     del cols
+    # Give the memory of the text back to the system now rather than later:
+    # the caller's next large arrays (such as prepare's item block) then reuse
+    # it instead of fresh pages, which cost several times more on some
+    # virtual machines.
+    pa.default_memory_pool().release_unused()
     out = dict(zip(include, converted))
     return pd.DataFrame(out, index=pd.RangeIndex(n), columns=list(include), copy=False)
 
 
 def _arrow_column(col):
-    """One Arrow text column as :func:`_infer_text_column` would make it."""
+    """One Arrow column of raw bytes as :func:`_infer_text_column` would make its text.
+
+    Raises ``pyarrow.ArrowInvalid`` when the bytes are not UTF-8 text (a
+    column of digits is).
+    """
+    import pyarrow as pa
+
+    numeric = _single_digits(col)
+    if numeric is not None:
+        return numeric
+    col = col.cast(pa.string())  # checks the UTF-8, keeps the buffers
     numeric = _canonical_integers(col)
     if numeric is None:
         import pyarrow.compute as pc
@@ -493,6 +528,55 @@ def _arrow_column(col):
     if numeric is not None:
         return numeric
     return _arrow_text(col)
+
+
+def _single_digits(col):
+    """A column of one-digit answers (``0``-``9``, some missing) as numbers, else None.
+
+    The usual Likert column, read straight from the Arrow buffers with a few
+    passes over bytes and 32-bit offsets per chunk: several times cheaper
+    than pyarrow's integer parser followed by the checks of
+    :func:`_canonical_integers`. One digit is a plain integer, so the column
+    is int64 when complete, else float64 with NaN where missing (a null or
+    an empty value). None (the general rules decide) for anything else: a
+    value of two or more bytes, a byte that is not a digit, an empty value
+    in a column without nulls, an empty or all-missing column.
+    """
+    n = len(col)
+    if col.null_count == n:
+        return None
+    complete = col.null_count == 0
+    out = np.empty(n, dtype=np.int64 if complete else np.float64)
+    pos = 0
+    for chunk in col.chunks:
+        m = len(chunk)
+        validity, offsets, data = chunk.buffers()
+        off = np.frombuffer(offsets, dtype=np.int32, count=m + 1, offset=4 * chunk.offset)
+        lengths = np.diff(off)
+        if m and lengths.max() > 1:
+            return None
+        # the chunk's value bytes as digit values (a byte below "0" wraps round to > 9)
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+        digits = raw[off[0]:off[-1]] - np.uint8(48)
+        if digits.size and digits.max() > 9:
+            return None
+        missing = lengths == 0
+        if chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=chunk.offset + m, bitorder="little")
+            missing |= bits[chunk.offset:] == 0
+        n_missing = int(np.count_nonzero(missing))
+        if n_missing + digits.size != m:
+            return None  # a null holding a byte: the bytes are not one per answer
+        target = out[pos:pos + m]
+        pos += m
+        if not n_missing:
+            np.copyto(target, digits)
+        elif complete:
+            return None
+        else:  # the digits belong to the answered slots, in order
+            target[~missing] = digits
+            target[missing] = np.nan
+    return out
 
 
 def _canonical_integers(col):
@@ -521,16 +605,14 @@ def _canonical_integers(col):
     lo, hi = lo_hi["min"], lo_hi["max"]
     if max(abs(lo), abs(hi)) >= 10**15:
         return None  # long digit strings are identifiers, kept as text
-    # answers 1-9 written as one character each need no further look
-    if not (1 <= lo and hi <= 9 and pc.max(pc.binary_length(col)).as_py() == 1):
-        zero = pc.starts_with(col, "0")
-        if pc.any(zero).as_py():
-            if pc.any(pc.and_(zero, pc.greater(pc.binary_length(col), 1))).as_py():
-                return None
-        if lo <= 0 and pc.any(pc.starts_with(col, "-0")).as_py():
-            return None  # "-0", "-07", "-0x1" parse to values <= 0
-        if pc.any(pc.starts_with(col, "+")).as_py():
-            return None  # rejected by pyarrow 26; checked should another version take "+07"
+    zero = pc.starts_with(col, "0")
+    if pc.any(zero).as_py():
+        if pc.any(pc.and_(zero, pc.greater(pc.binary_length(col), 1))).as_py():
+            return None
+    if lo <= 0 and pc.any(pc.starts_with(col, "-0")).as_py():
+        return None  # "-0", "-07", "-0x1" parse to values <= 0
+    if pc.any(pc.starts_with(col, "+")).as_py():
+        return None  # rejected by pyarrow 26; checked should another version take "+07"
     return ints.to_numpy()  # int64, or float64 with NaN where missing
 
 
@@ -980,7 +1062,6 @@ def prepare(
 
     if n_rows == 0:
         raise _err(f"{source}: no data rows (only a header)")
-    row_numbers = np.arange(1, n_rows + 1)
     keep = np.ones(n_rows, dtype=bool)
 
     rows_without_group = 0
@@ -1016,66 +1097,34 @@ def prepare(
             raise _err(f"{_where(source, column=group)}: no row has a group value")
 
     all_kept = bool(keep.all())
-    kept_rows = row_numbers if all_kept else row_numbers[keep]
-    index = pd.RangeIndex(1, n_rows + 1, name="row") if all_kept else pd.Index(kept_rows, name="row")
+    index = pd.RangeIndex(1, n_rows + 1, name="row") if all_kept else pd.Index(np.flatnonzero(keep) + 1, name="row")
+    kept_rows = index  # position -> data row number
     n_kept = len(kept_rows)
 
     # --- convert, missing codes, range: one float64 block, a row per item
-    # (block[j] is item j's column), shared by Prepared.data without a copy
+    # (block[j] is item j's column), shared by Prepared.data without a copy.
+    # Each item is done in one go while its column is in the cache.
     k = len(item_cols)
     block = np.empty((k, n_kept), dtype=np.float64)
-    codes_found: dict[str, int] = {}
-    coerced: dict[str, int] = {}
+    answers = [df[col] for col in item_cols]
+
+    def one_item(j: int) -> _ItemResult:
+        return _prepare_item(answers[j], specs[item_cols[j]], block[j], keep, kept_rows, all_kept,
+                             coerce_out_of_range)
+
+    results = _parallel_map(one_item, range(k), n_kept * k)
     first_bad = None  # (row, column, message)
-    range_problems: list = []  # (row, column, value, spec)
-    for j, col in enumerate(item_cols):
-        spec = specs[col]
-        n_text_codes, bad = _to_float(df[col], keep, kept_rows, spec["text_codes"], out=block[j], all_kept=all_kept)
-        if bad is not None and (first_bad is None or bad[0] < first_bad[0]):
-            first_bad = (bad[0], col, bad[1])
-        if n_text_codes:
-            codes_found[col] = n_text_codes
+    for col, res in zip(item_cols, results):
+        if res.bad is not None and (first_bad is None or res.bad[0] < first_bad[0]):
+            first_bad = (res.bad[0], col, res.bad[1])
     if first_bad is not None:
         row, col, msg = first_bad
         raise _err(f"{_where(source, row, col)}: {msg}")
-
-    # smallest and largest answer per item (NaN: none): a code or a bound
-    # that cannot be hit needs no pass over the column
-    lowest, highest = _answer_range(block)
-    for j, col in enumerate(item_cols):
-        spec = specs[col]
-        values = block[j]
-        changed = False
-        codes = [c for c in spec["num_codes"] if lowest[j] <= c <= highest[j]]
-        if codes:
-            hit = np.isin(values, np.array(codes, dtype=float))
-            n_hit = int(np.count_nonzero(hit))
-            if n_hit:
-                values[hit] = np.nan
-                codes_found[col] = codes_found.get(col, 0) + n_hit
-                changed = True
-            del hit
-        if changed:
-            (lowest[j],), (highest[j],) = _answer_range(values[None, :])
-        lo, hi = spec["min"], spec["max"]
-        out = None
-        with np.errstate(invalid="ignore"):
-            if lo is not None and lowest[j] < lo:
-                out = values < lo
-            if hi is not None and highest[j] > hi:
-                out = values > hi if out is None else (out | (values > hi))
-        if out is not None and out.any():
-            if coerce_out_of_range:
-                coerced[col] = int(np.count_nonzero(out))
-                values[out] = np.nan
-                (lowest[j],), (highest[j],) = _answer_range(values[None, :])
-            else:
-                pos = int(np.argmax(out))
-                range_problems.append((int(kept_rows[pos]), col, float(values[pos]), spec, int(np.count_nonzero(out))))
-    if range_problems:
-        range_problems.sort(key=lambda p: (p[0], item_cols.index(p[1])))
-        row, col, value, spec, _ = range_problems[0]
-        total = sum(p[4] for p in range_problems)
+    outside = [(res.out_of_range, j) for j, res in enumerate(results) if res.out_of_range is not None]
+    if outside:
+        (row, value, _), j = min(outside, key=lambda p: (p[0][0], p[1]))  # first row, then first item
+        col, spec = item_cols[j], specs[item_cols[j]]
+        total = sum(n for (_, _, n), _ in outside)
         more = f"; {total} such values in all" if total > 1 else ""
         raise _err(
             f"{_where(source, row, col)}: value {_fmt_num(value)} is outside the response "
@@ -1083,48 +1132,35 @@ def prepare(
             "(use --coerce-out-of-range to treat it as missing)"
         )
 
-    # --- screening, on the answers as given (before reverse keying)
-    missing = np.isnan(block)
-    missing_per_item = np.count_nonzero(missing, axis=1)
-    rows_used = int(n_kept - np.count_nonzero(np.logical_or.reduce(missing, axis=0)))
-    del missing
+    # --- screening, on the answers as given, then reverse keying: in slices
+    # of rows that stay in the cache
     screening = Screening(
         rows_read=int(n_rows),
-        rows_used=rows_used,
         rows_without_group=rows_without_group,
         rows_not_in_selected_groups=rows_not_selected,
-        missing_per_item={c: int(missing_per_item[j]) for j, c in enumerate(item_cols)},
-        missing_codes_found={c: codes_found[c] for c in item_cols if codes_found.get(c)},
-        out_of_range_coerced={c: coerced[c] for c in item_cols if coerced.get(c)},
+        missing_per_item={c: res.missing for c, res in zip(item_cols, results)},
+        missing_codes_found={c: res.codes for c, res in zip(item_cols, results) if res.codes},
+        out_of_range_coerced={c: res.coerced for c, res in zip(item_cols, results) if res.coerced},
+        zero_variance_items=[c for c, res in zip(item_cols, results)
+                             if res.missing < n_kept and res.lowest == res.highest],
     )
-    for j, col in enumerate(item_cols):
-        if missing_per_item[j] < n_kept and lowest[j] == highest[j]:
-            screening.zero_variance_items.append(col)
     position = {c: j for j, c in enumerate(item_cols)}
-    for scale in instrument.scales:
-        cols = list(dict.fromkeys(scale.columns))
-        if len(cols) < 3:
-            continue
-        rows = [position[c] for c in cols]
-        # max == min over the items; NaN (an unanswered item) propagates and
-        # never compares equal, so only complete rows can count
-        high = block[rows[0]].copy()
-        low = block[rows[0]].copy()
-        for r in rows[1:]:
-            np.maximum(high, block[r], out=high)
-            np.minimum(low, block[r], out=low)
-        same = high == low
-        del high, low
-        count = int(np.count_nonzero(same))
-        if count:
-            listed = kept_rows[np.flatnonzero(same)[:_MAX_ROWS_LISTED]]
-            screening.straightliners[scale.name] = {"count": count, "rows": [int(r) for r in listed]}
+    scale_rows = [(scale.name, [position[c] for c in dict.fromkeys(scale.columns)]) for scale in instrument.scales]
+    reverse = [(j, specs[c]["min"] + specs[c]["max"]) for j, c in enumerate(item_cols) if specs[c]["reverse"]]
+    starts = range(0, n_kept, _SLICE_ROWS)
 
-    # --- reverse keying (in place: the raw answers are not needed any more)
-    for j, col in enumerate(item_cols):
-        spec = specs[col]
-        if spec["reverse"]:
-            np.subtract(spec["min"] + spec["max"], block[j], out=block[j])
+    def one_slice(start: int):
+        return _screen_slice(block[:, start:start + _SLICE_ROWS], scale_rows, reverse)
+
+    slices = _parallel_map(one_slice, starts, n_kept * k)
+    screening.rows_used = int(n_kept - sum(incomplete for incomplete, _ in slices))
+    for i, (name, _) in enumerate(scale_rows):
+        found = [(start, same[i]) for start, (_, same) in zip(starts, slices) if same[i] is not None]
+        if found:
+            positions = np.concatenate([start + pos for start, (_, pos) in found])
+            listed = kept_rows[positions[:_MAX_ROWS_LISTED]]
+            screening.straightliners[name] = {"count": sum(n for _, (n, _) in found),
+                                              "rows": [int(r) for r in listed]}
     data = pd.DataFrame(block.T, index=index, columns=item_cols, copy=False)
 
     ids = None
@@ -1256,11 +1292,112 @@ def _check_columns_exist(columns, item_cols, id_column, group, source, specs) ->
         )
 
 
-def _answer_range(block: np.ndarray):
-    """Smallest and largest non-missing value of each row of ``block`` (NaN for none)."""
-    if block.shape[1] == 0:
-        return np.full(block.shape[0], np.nan), np.full(block.shape[0], np.nan)
-    return np.fmin.reduce(block, axis=1), np.fmax.reduce(block, axis=1)
+@dataclass
+class _ItemResult:
+    """What :func:`_prepare_item` found in one item column."""
+
+    bad: tuple | None = None  # (row, message): the first answer that is not a number
+    out_of_range: tuple | None = None  # (row, value, count): the first answer outside the range, how many
+    codes: int = 0  # answers equal to a missing-value code
+    coerced: int = 0  # answers outside the range, made missing
+    missing: int = 0  # missing answers in the end
+    lowest: float = math.nan  # smallest and largest answer in the end (NaN: none)
+    highest: float = math.nan
+
+
+def _prepare_item(col: pd.Series, spec: dict, out: np.ndarray, keep, kept_rows, all_kept: bool,
+                  coerce_out_of_range: bool) -> _ItemResult:
+    """Convert one item column into ``out``, apply its missing codes and range, count.
+
+    Everything about one item in one go, while its column is in the cache.
+    The smallest and largest answer tell when a missing code or a bound
+    cannot be hit: the column then needs no pass for it.
+    """
+    n_text_codes, bad, lowest, highest = _to_float(col, keep, kept_rows, spec["text_codes"], out=out,
+                                                   all_kept=all_kept)
+    if bad is not None:
+        return _ItemResult(bad=bad)
+    res = _ItemResult(codes=n_text_codes)
+    codes = [c for c in spec["num_codes"] if lowest <= c <= highest]
+    if codes:
+        hit = np.isin(out, np.array(codes, dtype=float))
+        n_hit = int(np.count_nonzero(hit))
+        if n_hit:
+            out[hit] = np.nan
+            res.codes += n_hit
+            lowest, highest = _answer_range(out)
+        del hit
+    lo, hi = spec["min"], spec["max"]
+    outside = None
+    with np.errstate(invalid="ignore"):
+        if lo is not None and lowest < lo:
+            outside = out < lo
+        if hi is not None and highest > hi:
+            outside = out > hi if outside is None else (outside | (out > hi))
+    if outside is not None and outside.any():
+        n_outside = int(np.count_nonzero(outside))
+        if not coerce_out_of_range:
+            pos = int(np.argmax(outside))
+            res.out_of_range = (int(kept_rows[pos]), float(out[pos]), n_outside)
+            return res
+        res.coerced = n_outside
+        out[outside] = np.nan
+        lowest, highest = _answer_range(out)
+    del outside
+    res.missing = int(np.count_nonzero(np.isnan(out)))
+    res.lowest, res.highest = lowest, highest
+    return res
+
+
+# Rows per slice in the screening: the slice of the item block and the
+# per-row work arrays stay in the cache.
+_SLICE_ROWS = 1 << 16
+
+
+def _screen_slice(part: np.ndarray, scale_rows: list, reverse: list):
+    """Screen a slice of the item block (items x rows, answers as given), then reverse-key it.
+
+    ``scale_rows`` holds ``(scale name, item rows of the block)``, ``reverse``
+    ``(item row, min + max)``. Returns ``(incomplete, same)``: the number of
+    rows with a missing answer, and per scale ``(count, positions)`` of the
+    rows that gave the same answer to every item (straight-lining; None for
+    scales of fewer than 3 items, or when there are none).
+    """
+    n = part.shape[1]
+    high = np.empty(n)
+    low = np.empty(n)
+    gaps = np.zeros(n, dtype=bool)  # rows with a missing answer (every item belongs to a scale)
+    same = []
+    for _, rows in scale_rows:
+        found = None
+        if len(rows) == 1:
+            gaps |= np.isnan(part[rows[0]])
+        elif rows:
+            # max == min over the items; NaN (an unanswered item) propagates
+            # and never compares equal, so only complete rows can count
+            np.maximum(part[rows[0]], part[rows[1]], out=high)
+            np.minimum(part[rows[0]], part[rows[1]], out=low)
+            for r in rows[2:]:
+                np.maximum(high, part[r], out=high)
+                np.minimum(low, part[r], out=low)
+            gaps |= np.isnan(high)
+            if len(rows) >= 3:
+                equal = high == low
+                count = int(np.count_nonzero(equal))
+                if count:
+                    found = (count, np.flatnonzero(equal)[:_MAX_ROWS_LISTED])
+        same.append(found)
+    # reverse keying (in place: the answers as given are not needed any more)
+    for j, total in reverse:
+        np.subtract(total, part[j], out=part[j])
+    return int(np.count_nonzero(gaps)), same
+
+
+def _answer_range(values: np.ndarray):
+    """Smallest and largest non-missing value of ``values`` (NaN for none)."""
+    if values.size == 0:
+        return math.nan, math.nan
+    return float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
 
 
 # Kinds (pandas.api.types.infer_dtype) of object columns whose distinct values
@@ -1285,40 +1422,37 @@ def _distinct(s: pd.Series):
     return np.asarray(codes, dtype=np.intp), uniques
 
 
-def _to_float(col: pd.Series, keep: np.ndarray, kept_rows: np.ndarray, text_codes, *, out=None,
-              all_kept: bool | None = None):
+def _to_float(col: pd.Series, keep: np.ndarray, kept_rows, text_codes, *, out: np.ndarray, all_kept: bool):
     """Convert the kept rows of one column to float, into ``out``.
 
-    Returns ``(n_text_codes, bad)`` where ``bad`` is ``(row, message)`` for
-    the first value that is not a number, else None. Numeric columns are
+    Returns ``(n_text_codes, bad, lowest, highest)`` where ``bad`` is
+    ``(row, message)`` for the first value that is not a number, else None,
+    and ``lowest``/``highest`` are the smallest and largest number (NaN for
+    none; the caller needs them, and here they come cheap: from the check
+    for infinite values, or from the distinct values). Numeric columns are
     converted as arrays; text and object columns through their distinct
     values (the rules of :func:`_value_to_float`, row by row only for object
     columns mixing booleans with other values).
     """
-    if all_kept is None:
-        all_kept = bool(keep.all())
     s = col if all_kept else col[keep]
-    if out is None:
-        out = np.empty(len(s))
     dtype = s.dtype
     if pd.api.types.is_bool_dtype(dtype):
         nn = s.notna().to_numpy()
         if nn.any():
             pos = int(np.argmax(nn))
-            return 0, (int(kept_rows[pos]), f"value {_show_value(s.iloc[pos])} is not a number")
+            return 0, (int(kept_rows[pos]), f"value {_show_value(s.iloc[pos])} is not a number"), math.nan, math.nan
         out[:] = np.nan
-        return 0, None
+        return 0, None, math.nan, math.nan
     if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         if isinstance(dtype, np.dtype):
             np.copyto(out, s.to_numpy(), casting="unsafe")  # ints and floats: exact or nearest
         else:  # nullable and Arrow dtypes
             out[:] = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        if dtype.kind == "f" or not isinstance(dtype, np.dtype):
-            lo, hi = _answer_range(out[None, :])
-            if np.isinf(lo[0]) or np.isinf(hi[0]):
-                pos = int(np.argmax(np.isinf(out)))
-                return 0, (int(kept_rows[pos]), f"value {_fmt_num(out[pos])} is not a finite number")
-        return 0, None
+        lo, hi = _answer_range(out)
+        if (dtype.kind == "f" or not isinstance(dtype, np.dtype)) and (math.isinf(lo) or math.isinf(hi)):
+            pos = int(np.argmax(np.isinf(out)))
+            return 0, (int(kept_rows[pos]), f"value {_fmt_num(out[pos])} is not a finite number"), lo, hi
+        return 0, None, lo, hi
 
     codes_set = set(text_codes)
     distinct = _distinct(s)
@@ -1340,9 +1474,10 @@ def _to_float(col: pd.Series, keep: np.ndarray, kept_rows: np.ndarray, text_code
         row_status = status[codes]
         if messages:
             pos = int(np.argmax(row_status == 2))
-            return 0, (int(kept_rows[pos]), messages[int(codes[pos])])
+            return 0, (int(kept_rows[pos]), messages[int(codes[pos])]), math.nan, math.nan
         np.take(values, codes, out=out)
-        return int(np.count_nonzero(row_status == 1)), None
+        lo, hi = _answer_range(values)  # every distinct value occurs
+        return int(np.count_nonzero(row_status == 1)), None, lo, hi
 
     obj = s.astype(object).to_numpy()
     out[:] = np.nan
@@ -1354,8 +1489,9 @@ def _to_float(col: pd.Series, keep: np.ndarray, kept_rows: np.ndarray, text_code
         elif kind == "code":
             n_codes += 1
         elif kind == "bad":
-            return 0, (int(kept_rows[pos]), x)
-    return n_codes, None
+            return 0, (int(kept_rows[pos]), x), math.nan, math.nan
+    lo, hi = _answer_range(out)
+    return n_codes, None, lo, hi
 
 
 def _value_to_float(v, codes: set):

@@ -212,6 +212,12 @@ FAST_SAMPLES = {
     "inf_nan_text": "a,b\ninf,1\nNAN,2\n",
     "unicode_digits": "a\n\u0663\n1\n",
     "semicolon": "a;b\n1;2,5\n3;4\n",
+    "one_digit_answers": "a,b,c\n0,9,1\n5,,2\n1,3,NA\n",
+    "one_char_text": "a\n5\nx\n",
+    "one_char_sign": "a\n-\n5\n",
+    "one_char_point": "a\n.\n5\n",
+    "one_digit_quoted_empty": 'a,b\n"",1\n5,2\n',
+    "one_and_two_digits": "a\n5\n10\n",
 }
 
 
@@ -247,8 +253,75 @@ def test_fast_reader_on_a_file_of_several_blocks(tmp_path, monkeypatch):
     assert fast["q1"].dtype == np.int64 and fast["q2"].dtype == np.float64
     assert fast["q3"].dtype == np.float64 and fast["q3"].iloc[n - 5] == 7.5
     assert fast["code"].iloc[n - 3] == "05"
+    monkeypatch.setattr(survey, "_PARALLEL_CELLS", 0)  # columns converted side by side
+    pd.testing.assert_frame_equal(fast, read_table(path))
     monkeypatch.setattr(survey, "_FAST_CSV", False)
     pd.testing.assert_frame_equal(fast, read_table(path))
+
+
+def _binary_chunks(*chunks):
+    import pyarrow as pa
+
+    return pa.chunked_array([pa.array(c, pa.binary()) if isinstance(c, list) else c for c in chunks], pa.binary())
+
+
+def _expected_column(col):
+    """What the careful path makes of the texts of an Arrow column."""
+    texts = [np.nan if v is None else v.decode() for v in col.to_pylist()]
+    return survey._infer_text_column(pd.Series(texts, dtype=object)).to_numpy()
+
+
+def test_one_digit_columns_are_read_from_the_arrow_buffers():
+    import pyarrow as pa
+
+    sliced = pa.array([b"9", b"1", None, b"3", b"0", b"4"], pa.binary()).slice(1, 4)  # offset into the buffers
+    cases = {
+        "complete": (_binary_chunks([b"1", b"5"], [], [b"3"]), np.int64),
+        "missing": (_binary_chunks([b"1", None], [None, None], sliced), np.float64),
+        "valid empty value": (_binary_chunks([b"", b"2"], [None]), np.float64),
+    }
+    for name, (col, dtype) in cases.items():
+        got = survey._single_digits(col)
+        assert got is not None, name
+        assert got.dtype == dtype, name
+        np.testing.assert_array_equal(got, _expected_column(col), err_msg=name)
+
+
+def test_one_digit_reader_leaves_other_columns_to_the_general_rules():
+    import pyarrow as pa
+
+    # a null whose slot holds a byte: offsets 0,1,2,3 over "152", the middle slot null
+    validity = pa.py_buffer(np.packbits(np.array([1, 0, 1], dtype=bool), bitorder="little").tobytes())
+    offsets = pa.py_buffer(np.array([0, 1, 2, 3], dtype=np.int32).tobytes())
+    null_with_byte = pa.Array.from_buffers(pa.binary(), 3, [validity, offsets, pa.py_buffer(b"152")], null_count=1)
+    cases = {
+        "two digits": _binary_chunks([b"5", b"10"]),
+        "not a digit": _binary_chunks([b"5"], [b"x"]),
+        "space": _binary_chunks([b" ", b"5"]),
+        "empty in a complete column": _binary_chunks([b"5", b""]),
+        "all missing": _binary_chunks([None, None]),
+        "no rows": _binary_chunks([]),
+        "null holding a byte": pa.chunked_array([null_with_byte]),
+    }
+    for name, col in cases.items():
+        assert survey._single_digits(col) is None, name
+        got, expected = survey._arrow_column(col), _expected_column(col)
+        if expected.dtype == object:  # text
+            assert list(got) == list(expected), name
+        else:
+            assert got.dtype == expected.dtype, name
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+
+
+def test_not_utf8_after_the_sample_with_the_fast_reader(tmp_path, monkeypatch):
+    path = str(tmp_path / "latin.csv")
+    body = "".join(f"x{i},1\n" for i in range(30000))
+    with open(path, "wb") as fh:
+        fh.write(b"naam,q1\n" + body.encode() + "José,1\n".encode("latin-1"))
+    fast = one_line_error(InputError, read_table, path)
+    assert fast.startswith(f"{path}: the file is not UTF-8 text")
+    monkeypatch.setattr(survey, "_HAVE_PYARROW", False)
+    assert one_line_error(InputError, read_table, path) == fast
 
 
 @pytest.mark.parametrize("ext", ["csv", "parquet"])
@@ -279,6 +352,67 @@ def test_prepare_gives_the_same_data_from_a_column_subset(tmp_path):
     b = prepare(subset, INSTRUMENT, source="s.csv", id_column="resp_id", group="role")
     pd.testing.assert_frame_equal(a.data, b.data)
     assert a.screening == b.screening
+
+
+def _prepared_tuple(p: Prepared):
+    return p.data, p.group, p.ids, p.screening.to_dict(), p.groups
+
+
+def _assert_same_prepared(a, b):
+    pd.testing.assert_frame_equal(a[0], b[0], check_exact=True)
+    assert a[0].to_numpy().tobytes() == b[0].to_numpy().tobytes()
+    for x, y in zip(a[1:3], b[1:3]):
+        if x is None:
+            assert y is None
+        else:
+            pd.testing.assert_series_equal(x, y)
+    assert a[3:] == b[3:]
+
+
+def test_prepare_in_slices_and_threads_gives_the_same_result(monkeypatch):
+    rng = np.random.default_rng(7)
+    n = 300
+    cols = {c: rng.integers(1, 6, n).astype(float) for c in ["a1", "a2", "a3", "b1", "b2", "b3", "b4", "c1"]}
+    for c in cols:
+        cols[c][rng.random(n) < 0.05] = np.nan
+    straight = rng.random(n) < 0.2
+    for c in ["a1", "a2", "a3"]:
+        cols[c][straight] = 4.0
+    cols["b2"][rng.random(n) < 0.05] = 99  # a missing-value code
+    cols["b3"][rng.random(n) < 0.03] = 7  # outside the range
+    cols["b4"] = np.where(np.isnan(cols["b4"]), np.nan, cols["b4"].astype(object))  # text-like object column
+    df = pd.DataFrame(cols)
+    df["id"] = rng.integers(0, n, n).astype(str)
+    df["g"] = np.where(rng.random(n) < 0.1, None, np.where(rng.random(n) < 0.5, "x", "y"))
+    instrument = make_instrument(
+        make_scale("a", ["a1", "a2", "a3"], reverse=("a3",), missing=(99,)),
+        make_scale("b", ["b1", "b2", "b3", "b4"], reverse=("b1", "b4"), missing=(99,)),
+        make_scale("c", ["c1"], missing=(99,)),
+    )
+    original = df.copy()
+    runs = [
+        dict(coerce_out_of_range=True, id_column="id"),
+        dict(coerce_out_of_range=True, id_column="id", group="g"),
+        dict(coerce_out_of_range=True, group="g", groups=["y"]),
+    ]
+    expected = [_prepared_tuple(prepare(df, instrument, source="f", **kw)) for kw in runs]
+    assert expected[0][3]["straightliners"]["a"]["count"] > 20
+    with pytest.raises(InputError) as info:
+        prepare(df, instrument, source="f")
+    range_error = str(info.value)
+    bad = df.assign(c1=df["c1"].astype(object), a2=df["a2"].astype(object))
+    bad.loc[250, "c1"], bad.loc[260, "a2"] = "x", "y"
+    with pytest.raises(InputError) as info:
+        prepare(bad, instrument, source="f")
+    bad_error = str(info.value)
+
+    monkeypatch.setattr(survey, "_SLICE_ROWS", 16)
+    monkeypatch.setattr(survey, "_PARALLEL_CELLS", 0)
+    for kw, exp in zip(runs, expected):
+        _assert_same_prepared(_prepared_tuple(prepare(df, instrument, source="f", **kw)), exp)
+    assert one_line_error(InputError, prepare, df, instrument, source="f") == range_error
+    assert one_line_error(InputError, prepare, bad, instrument, source="f") == bad_error
+    pd.testing.assert_frame_equal(df, original)  # the input is left alone
 
 
 def test_dates_and_booleans_stay_text(tmp_path):
