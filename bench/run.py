@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/run.py                  # everything, 5 repeats
     .venv/bin/python bench/run.py --quick          # skip the 10^5-row survey
+    .venv/bin/python bench/run.py --only validate-large --million   # also 10^6 rows
     .venv/bin/python bench/run.py --only startup cfa-hs --repeats 3
     .venv/bin/python bench/run.py --blas-threads 1 -o /tmp/bench.md
 
@@ -319,6 +320,7 @@ class Setup:
     repeats: int
     timeout: float
     quick: bool
+    million: bool = False
     notes: list = field(default_factory=list)
 
 
@@ -544,7 +546,7 @@ def bench_invariance_hs(s: Setup, inproc: InProcess) -> str:
 
 
 def bench_validate_large(s: Setup, inproc: InProcess) -> str:
-    sizes = LARGE_SIZES[:1] if s.quick else LARGE_SIZES
+    sizes = (LARGE_SIZES[:1] if s.quick else LARGE_SIZES) + ((1_000_000,) if s.million else ())
     results = []
     for n in sizes:
         log(f"  generating/reading cached survey of {n} rows ...")
@@ -662,6 +664,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=5, help="runs per contender (median; default 5)")
     ap.add_argument("--quick", action="store_true", help="skip the 10^5-row survey of validate-large")
+    ap.add_argument("--million", action="store_true",
+                    help="validate-large also on 10^6 rows (a few minutes more with lavaan; see also large_files.py)")
     ap.add_argument("--only", nargs="+", choices=BENCHMARKS, metavar="NAME",
                     help=f"run only these benchmarks ({', '.join(BENCHMARKS)})")
     ap.add_argument("--no-inprocess", action="store_true", help="skip the in-process table")
@@ -687,6 +691,7 @@ def main(argv=None) -> int:
         repeats=args.repeats,
         timeout=args.timeout,
         quick=args.quick,
+        million=args.million,
     )
     started = time.perf_counter()
     out_parts = [
