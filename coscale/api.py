@@ -244,7 +244,14 @@ def _listwise_correlations(patterns, items) -> pd.DataFrame | None:
 
 
 def _refuse_constant_items(prepared, source: str) -> None:
-    """An item with one answer for everyone carries no information: stop with one clear line."""
+    """An item nobody answered, or with one answer for everyone, carries no information: stop with one clear line."""
+    n_rows = len(prepared.data)
+    for column, n_missing in prepared.screening.missing_per_item.items():
+        if n_missing >= n_rows:
+            raise InputError(
+                f"{source}, column {column}: no respondent answered this item (every cell is empty or a "
+                "missing-value code); remove it from the scale file or check the data"
+            )
     for column in prepared.screening.zero_variance_items:
         values = prepared.data[column].dropna().unique() if column in prepared.data else []
         shown = f" ({values[0]:g})" if len(values) else ""

@@ -359,6 +359,15 @@ def test_out_of_range_answer_and_coercion(tmp_path, example_frame):
     assert json.loads(result.stdout)["screening"]["out_of_range_coerced"] == {"ppo3": 1}
 
 
+def test_item_nobody_answered(tmp_path, example_frame):
+    """An item whose every cell is empty or a missing-value code stops both commands with its column named."""
+    frame = example_frame.copy()
+    frame["pcc2"] = ["" if i % 2 else "9" for i in range(len(frame))]  # 9: the scale file's missing code
+    path = write_csv(frame, tmp_path / "unanswered.csv")
+    for command in (("validate", path), ("invariance", path, "--group", "role")):
+        assert_bad_input(run(*command), "unanswered.csv", "column pcc2", "no respondent answered")
+
+
 def test_scale_file_unknown_key(tmp_path):
     path = tmp_path / "scales.yaml"
     path.write_text("scales:\n  - name: a\n    colour: red\n    items: [msc1, msc2]\n", encoding="utf-8")
