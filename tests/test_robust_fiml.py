@@ -42,6 +42,7 @@ from coscale.stats.fiml import FimlEngine, FimlEstimation, FimlFit, missing_patt
 from coscale.stats.model import MeasurementModel, build_partable
 from coscale.stats.moments import listwise_moments
 from coscale.stats.robust import ROBUST_FIT_NAMES, Robust, robust
+import coscale.stats.robust_fiml as robust_fiml_module
 from coscale.stats.robust_fiml import (
     LAVAAN_OPTIONS,
     PatternRows,
@@ -354,12 +355,13 @@ def test_scaling_factor_is_lavaans_at_lavaans_estimates(name):
 # ---------------------------------------------------------------------------
 # Internal consistency (no R)
 # ---------------------------------------------------------------------------
-def test_casewise_scores_sum_to_the_fiml_gradient():
+def test_casewise_scores_sum_to_the_fiml_gradient(monkeypatch):
     """Summed casewise scores, mapped by Delta, are the gradient of the FIML log-likelihood.
 
     Away from the solution: sum_i Delta' s_i = -(N / 2) dF/dtheta with F
     coscale's FIML discrepancy (:meth:`FimlEngine.evaluate`); and the
-    first-order information is the mean outer product of those scores.
+    first-order information, computed from per-pattern moments in blocks of
+    rows, is the mean outer product of those scores (1e-10).
     """
     est, fit = fitted("single", "hs_missing_mlr")
     pt = fit.partable
@@ -375,7 +377,9 @@ def test_casewise_scores_sum_to_the_fiml_gradient():
     sc = casewise_scores(rows, mu, sigma)
     assert sc.shape == (rows.n, len(mu) + len(r))
     np.testing.assert_allclose(sc.sum(axis=0) @ delta, -0.5 * fit.ntotal * grad, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(first_order_information(rows, mu, sigma, chunk_elements=5000), sc.T @ sc / rows.n,
+    monkeypatch.setattr(robust_fiml_module, "_BLOCK_ELEMENTS", 5000)  # several blocks of rows
+    fresh = PatternRows(rows.patterns, rows.values, rows.pattern)  # its pattern moments not made yet
+    np.testing.assert_allclose(first_order_information(fresh, mu, sigma), sc.T @ sc / rows.n,
                                rtol=1e-10, atol=1e-12)
 
 

@@ -20,9 +20,13 @@ respect to h is (lavaan ``lav_mvnorm_missing_scores_mu_vech_sigma``)::
     d log L_i / d mu          = a_i
     d log L_i / d sigma_jl    = (a_i a_i' - W_k)_jl        (j != l; half of it for j = l)
 
-Rows of one pattern share W_k and mu, so the scores of a block of rows are
-one batched product (:func:`casewise_scores`); the data are never looped over
-by respondent. With Delta_g = d h_g / d theta (the model's Jacobian):
+Rows of one pattern share W_k and mu, so the scores of a run of rows are
+one matrix product (:func:`casewise_scores`); the data are never looped over
+by respondent. Within a pattern a score is affine in the row's deviations and
+their products, so the mean outer product of the scores, wherever it is
+evaluated, follows from each pattern's moments up to the fourth order, made
+in one pass over the rows (:func:`first_order_information`). With Delta_g = d
+h_g / d theta (the model's Jacobian):
 
 * **Standard errors** (``se = "robust.huber.white"``; Huber 1967, White 1982)::
 
@@ -104,6 +108,7 @@ source (formulas only).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,6 +159,10 @@ LAVAAN_OPTIONS = {
 # ---------------------------------------------------------------------------
 # Raw rows grouped by missingness pattern
 # ---------------------------------------------------------------------------
+#: values per block of rows in passes over the rows (bounds the memory of a pass)
+_BLOCK_ELEMENTS = 4_000_000
+
+
 @dataclass(frozen=True)
 class PatternRows:
     """The rows of one group, sorted by missingness pattern (what casewise scores need).
@@ -184,6 +193,37 @@ class PatternRows:
     def observed(self) -> np.ndarray:
         """(n, p) answered-mask of every row."""
         return self.patterns.observed[self.pattern]
+
+    @functools.cached_property
+    def score_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per pattern k, ``(G_k, S_k)``: the sums of ``z z'`` and ``z`` over its rows.
+
+        ``z = [d; vech(d d')]`` with ``d = y - m_k`` (``m_k`` the pattern's
+        mean, 0 where unobserved): the pattern's moments up to the fourth
+        order, enough for the sum of the casewise score cross-products at any
+        (mu, Sigma) without another pass over the rows
+        (:func:`first_order_information`). One pass, in blocks of rows.
+        """
+        p = len(self.variables)
+        r, c = vech_indices(p)
+        k = p + len(r)
+        K = self.patterns.n_patterns
+        gram, total = np.zeros((K, k, k)), np.zeros((K, k))
+        step = max(1, _BLOCK_ELEMENTS // k)
+        buf = np.empty((min(step, self.n), k))
+        for start in range(0, self.n, step):
+            stop = min(start + step, self.n)
+            pat = self.pattern[start:stop]
+            z = buf[: stop - start]
+            d = z[:, :p]
+            np.subtract(self.values[start:stop], self.patterns.mean[pat], out=d)  # 0 - 0 where unobserved
+            np.multiply(d[:, r], d[:, c], out=z[:, p:])
+            edges = np.concatenate(([0], np.flatnonzero(np.diff(pat)) + 1, [len(pat)]))
+            for lo, hi in zip(edges[:-1], edges[1:]):
+                block = z[lo:hi]
+                gram[pat[lo]] += block.T @ block
+                total[pat[lo]] += block.sum(axis=0)
+        return gram, total
 
     def reorder(self, variables) -> "PatternRows":
         """The same rows in another variable order."""
@@ -352,35 +392,73 @@ def casewise_scores(rows: PatternRows, mu, sigma, *, start: int = 0, stop: int |
     return _scores(rows, mu, w, r, c, start, rows.n if stop is None else stop)
 
 
-def _scores(rows: PatternRows, mu, w, r, c, start: int, stop: int) -> np.ndarray:
+def _scores(rows: PatternRows, mu, w, r, c, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Casewise scores of rows ``start:stop`` (into ``out``, shape (stop - start, p + p*), if given).
+
+    Rows are sorted by pattern, so each run of one pattern is one matrix
+    product with its ``W_k`` and one broadcast subtraction of its vech; ``W_k``
+    is 0 in the rows and columns the pattern does not observe, so the filler
+    there drops out. No per-row gathers of matrices.
+    """
+    p = len(mu)
     pat = rows.pattern[start:stop]
-    obs = rows.patterns.observed[pat]
-    yc = np.where(obs, rows.values[start:stop] - mu, 0.0)
-    a = np.einsum("ni,nij->nj", yc, w[pat])
-    sv = a[:, r] * a[:, c] - w[:, r, c][pat]
-    sv[:, r == c] *= 0.5
-    return np.concatenate([a, sv], axis=1)
+    m = stop - start
+    if out is None:
+        out = np.empty((m, p + len(r)))
+    a, sv = out[:m, :p], out[:m, p:]
+    np.subtract(rows.values[start:stop], mu, out=a)
+    half = np.where(r == c, 0.5, 1.0)
+    w_vech = w[:, r, c] * half  # (K, p*): vech of each W_k, diagonal halved
+    edges = np.concatenate(([0], np.flatnonzero(np.diff(pat)) + 1, [m]))
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        a[lo:hi] = a[lo:hi] @ w[pat[lo]]
+    np.multiply(a[:, r], a[:, c] * half, out=sv)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sv[lo:hi] -= w_vech[pat[lo]]
+    return out[:m]
 
 
-def first_order_information(rows: PatternRows, mu, sigma, *, chunk_elements: int = 4_000_000) -> np.ndarray:
-    """(1/N_g) sum_i s_i s_i' of the casewise scores (:func:`casewise_scores`), in blocks of rows.
+def first_order_information(rows: PatternRows, mu, sigma) -> np.ndarray:
+    """(1/N_g) sum_i s_i s_i' of the casewise scores (:func:`casewise_scores`), from per-pattern moments.
 
     At the model-implied moments this is lavaan's structured B1 (the meat
     after Delta' . Delta); at the EM moments the unstructured B1 of the
-    scaled test. Memory stays bounded for any number of rows.
+    scaled test.
+
+    Within pattern k (``W = W_k``, ``d_i = y_i - m_k``, ``e = W (m_k - mu)``)
+    the score is affine in ``z_i = [d_i; vech(d_i d_i')]``::
+
+        s_i = A z_i + c0,   A = [[W, 0], [h E, h T]],   c0 = [e; h (vech(e e') - vech W)]
+
+    with ``T`` the map ``vech(d d') -> vech(W d d' W)``, ``E d = vech(W d e' +
+    e d' W)`` and ``h`` halving the diagonal entries; so ``sum_i s_i s_i' = A G
+    A' + A S c0' + c0 S' A' + n_k c0 c0'`` from the pattern's ``G = sum z z'``
+    and ``S = sum z`` (:attr:`PatternRows.score_moments`, one pass over the
+    rows for all calls). Equal to summing the casewise scores up to rounding.
 
     Equivalent R: ``lavaan:::lav_mvnorm_missing_information_firstorder(Y, Mp, Mu = mu, Sigma = sigma)``.
     """
     mu = np.asarray(mu, float)
     p = len(mu)
     r, c = vech_indices(p)
-    w = _inverses(rows.patterns, np.asarray(sigma, float))
-    k = p + len(r)
-    out = np.zeros((k, k))
-    step = max(1, chunk_elements // (p * p + k))
-    for s in range(0, rows.n, step):
-        sc = _scores(rows, mu, w, r, c, s, min(s + step, rows.n))
-        out += sc.T @ sc
+    w = _inverses(rows.patterns, np.asarray(sigma, float))  # (K, p, p), 0 outside each pattern
+    gram, total = rows.score_moments
+    n_k = rows.patterns.n.astype(float)
+    K, k = len(n_k), p + len(r)
+    half = np.where(r == c, 0.5, 1.0)
+    e = np.einsum("kij,kj->ki", w, np.where(rows.patterns.observed, rows.patterns.mean - mu, 0.0))
+    wr, wc = w[:, r, :], w[:, c, :]  # (K, p*, p): rows r and c of each W
+    a = np.zeros((K, k, k))
+    a[:, :p, :p] = w
+    a[:, p:, :p] = half[:, None] * (wr * e[:, c, None] + e[:, r, None] * wc)  # h E
+    t = wr[:, :, r] * wc[:, :, c] + wr[:, :, c] * wc[:, :, r]  # vech(d d') -> vech(W d d' W)
+    t[:, :, r == c] *= 0.5  # a diagonal d_j^2 appears once, not twice
+    a[:, p:, p:] = half[:, None] * t
+    c0 = np.concatenate([e, half * (e[:, r] * e[:, c] - w[:, r, c])], axis=1)
+    a_s = np.einsum("kij,kj->ki", a, total)
+    out = np.einsum("kij,kjl,kml->im", a, gram, a, optimize=True)
+    out += np.einsum("ki,kj->ij", a_s, c0) + np.einsum("ki,kj->ij", c0, a_s)
+    out += np.einsum("k,ki,kj->ij", n_k, c0, c0)
     return out / rows.n
 
 
