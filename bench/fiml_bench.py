@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Benchmark: full-information ML (missing answers) for a 5-factor CFA, coscale vs lavaan.
+"""Benchmark: full-information ML (missing answers) for a 5-factor CFA, coscale vs lavaan and semopy.
 
     .venv/bin/python bench/fiml_bench.py                  # 2,800 x 25, 3 repeats
     .venv/bin/python bench/fiml_bench.py --repeats 5 --rows 10000 --missing 0.10
+    .venv/bin/python bench/fiml_bench.py --semopy-timeout 1800   # let semopy finish (~30 min)
 
 The data are simulated deterministically (numpy seed 20240612): five factors
 of five items each, loadings 0.50-0.80 (unit item variances), factor
@@ -10,7 +11,7 @@ correlations 0.40, item means 3, continuous answers rounded to 3 decimals;
 then every answer is deleted independently with probability ``--missing``
 (default 0.05: missing completely at random, the simplest case of MAR), which
 for 2,800 rows gives about 600 distinct missingness patterns. The CSV
-(written once to the system temp directory) is read by both programs; the
+(written once to the system temp directory) is read by each program; the
 model is the true five-factor CFA, fitted by ``cfa(model, data, missing =
 "ml")`` in lavaan and by :func:`coscale.stats.fiml.fit_fiml` in coscale.
 
@@ -24,12 +25,32 @@ thread. lavaan is run only when ``Rscript`` is on PATH (``--lavaan-repeats``,
 default 1: it takes about half a minute). The last table checks that both
 programs found the same solution.
 
+semopy, when it can be imported (``--no-semopy`` skips it), is asked for the
+same analysis through its own API: ``semopy.ModelMeans(desc).fit(df)``
+(FIML with a mean structure; ``Model(desc).fit(df, obj="FIML")`` has no
+means) followed by ``inspect()`` for the standard errors, in one fresh
+process (``bench/semopy/fiml.py``, same CSV). It is not expected to finish:
+its gradient loops in Python over the ~600 missingness patterns and every
+parameter. An earlier measurement on data of the same shape (2,800 x 25, 5%
+missing at random, 597 patterns) took 1,727 s, reported success and was wrong
+(logL -94,156 vs lavaan's -82,991.2); with ``--rows 100`` it finishes in
+90-110 s, reports success, and its logL is 15.7 below lavaan's. The
+process is therefore killed, with its whole process group, after
+``--semopy-timeout`` seconds (default 120); the table then says "did not
+finish within N s" and how many objective and gradient evaluations it had
+done, or "failed: <first line of the error>". When it finishes in time, its
+logL (recomputed from its objective, lavaan's definition) and the largest
+differences of its estimates and standard errors from lavaan's join the
+agreement table, so a wrong answer shows.
+
 Markdown goes to stdout, progress to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
@@ -39,6 +60,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from limited import run_limited, semopy_available  # noqa: E402  (bench/limited.py)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -154,6 +178,60 @@ def lavaan_once(csv: Path) -> dict:
     return out
 
 
+# ------------------------------------------------------------------- semopy --
+def semopy_once(csv: Path, timeout: float) -> dict:
+    """``ModelMeans(desc).fit(df)`` + ``inspect()`` in a fresh process (bench/semopy/fiml.py)."""
+    return run_limited([sys.executable, str(HERE / "semopy" / "fiml.py"), str(csv), model_syntax()], timeout)
+
+
+def semopy_cells(sp: dict, timeout: float, cs: list[dict]) -> list[tuple[str, str, str]]:
+    """Rows (step, semopy, ratio semopy / coscale) for the semopy table."""
+    med = lambda key: statistics.median(x[key] for x in cs) if cs else None  # noqa: E731
+    if "fit" in sp and "inspect" in sp:
+        fit = f"{sp['fit'] + sp['inspect']:.2f} s (fit {sp['fit']:.2f} s, {sp['iterations']} iterations; " \
+              f"inspect {sp['inspect']:.2f} s)"
+        fit_ratio = ratio(sp["fit"] + sp["inspect"], med("fit"))
+    elif "fit" in sp:
+        fit = f"fit {sp['fit']:.2f} s ({sp['iterations']} iterations); inspect() " + (
+            f"did not finish within {timeout:g} s" if sp["status"] == "timeout" else sp["status"])
+        fit_ratio = "n/a"
+    elif sp["status"] == "timeout":
+        fit = f"did not finish within {timeout:g} s"
+        if sp.get("gradient_evals"):
+            fit += (f" (killed after {sp['objective_evals']} objective and {sp['gradient_evals']} gradient "
+                    f"evaluations; logL at the last objective evaluation {sp['logl_last']:,.1f})")
+        fit_ratio = f"> {ratio(sp['elapsed'], med('fit'))}" if "elapsed" in sp else "n/a"  # fit time so far
+    else:
+        fit, fit_ratio = sp["status"], "n/a"
+    if sp["status"] == "timeout":
+        proc, proc_ratio = f"killed after {sp['process']:.2f} s", f"> {ratio(sp['process'], med('process'))}"
+    else:
+        proc, proc_ratio = fmt(sp["process"]), ratio(sp["process"], med("process"))
+    return [
+        ("fit + SEs (data read; `ModelMeans(desc).fit(df)` + `inspect()`)", fit, fit_ratio),
+        ("whole process: start-up, import semopy, read CSV, fit", proc, proc_ratio),
+    ]
+
+
+def semopy_agreement(sp: dict, lv: dict) -> dict[str, tuple[str, str]]:
+    """Agreement-table cells (semopy, |semopy - lavaan|) by quantity, for a semopy fit that returned."""
+    cells = {"converged": (str(sp["success"]), ""), "patterns": (str(sp["patterns"]), ""),
+             "logl": (f"{sp['logl']:.6f}", f"{abs(sp['logl'] - float(lv['result']['logl'])):.2e}"),
+             "chisq": (f"{sp['chisq']:.6f}", "other definition"), "df": (str(sp["df"]), "other definition")}
+    if "estimates" in sp:
+        theirs = {}
+        for lhs, op, rhs, est, se in sp["estimates"]:
+            theirs[(lhs, op, rhs)] = (est, se)
+            if op == "~~":
+                theirs[(rhs, op, lhs)] = (est, se)
+        common = [(e, theirs[tuple(e[:3])]) for e in lv["estimates"] if tuple(e[:3]) in theirs]
+        de = max((abs(o[0] - e[3]) for e, o in common), default=float("nan"))
+        ds = max((abs(o[1] - e[4]) for e, o in common if o[1] is not None and e[4]), default=0.0)
+        cells["estimates"] = (f"{len(common)} rows in common", f"{de:.2e}")
+        cells["se"] = ("", f"{ds:.2e}")
+    return cells
+
+
 # --------------------------------------------------------------------- main --
 def fmt(t: float | None) -> str:
     return "n/a" if t is None else f"{t:.2f} s"
@@ -169,6 +247,9 @@ def main() -> None:
     ap.add_argument("--missing", type=float, default=0.05, help="probability that an answer is missing")
     ap.add_argument("--repeats", type=int, default=3, help="coscale runs (fresh processes)")
     ap.add_argument("--lavaan-repeats", type=int, default=1, help="lavaan runs (0: skip lavaan)")
+    ap.add_argument("--semopy-timeout", type=float, default=120.0, metavar="S",
+                    help="kill the semopy run after S seconds (default 120)")
+    ap.add_argument("--no-semopy", action="store_true", help="skip semopy even if it can be imported")
     args = ap.parse_args()
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
@@ -188,6 +269,11 @@ def main() -> None:
             except (subprocess.CalledProcessError, json.JSONDecodeError, OSError) as exc:  # pragma: no cover
                 log(f"lavaan failed: {exc}")
                 break
+    sp = None
+    if not args.no_semopy and semopy_available():
+        log(f"semopy run (ModelMeans, killed after {args.semopy_timeout:g} s) ...")
+        sp = semopy_once(csv, args.semopy_timeout)
+        log(f"semopy: {sp['status']} after {sp['process']:.1f} s")
     med = lambda runs, key: statistics.median(x[key] for x in runs) if runs else None  # noqa: E731
     p = N_FACTORS * PER_FACTOR
     print(f"## FIML: {args.rows:,} rows x {p} items, {args.missing:.0%} missing (MCAR), "
@@ -203,23 +289,42 @@ def main() -> None:
     ]
     for name, a, b in rows:
         print(f"| {name} | {fmt(a)} | {fmt(b)} | {ratio(b, a)} |")
+    if sp is not None:
+        print(f"\nsemopy {importlib.metadata.version('semopy')}, used directly (bench/semopy/fiml.py): one fresh "
+              f"process, killed (whole process group) after {args.semopy_timeout:g} s. Ratio = semopy time / "
+              "coscale time (median above).\n")
+        print("| step | semopy | ratio |")
+        print("|---|---|---|")
+        for name, cell, rat in semopy_cells(sp, args.semopy_timeout, cs):
+            print(f"| {name} | {cell} | {rat} |")
+    s_cells = semopy_agreement(sp, lv[0]) if sp is not None and "logl" in sp and lv else {}
     if lv:
         r1, r2 = cs[0], lv[0]
-        print("\nAgreement (coscale - lavaan):\n")
-        print("| quantity | coscale | lavaan | abs difference |")
-        print("|---|---|---|---|")
-        print(f"| converged | {r1['converged']} | {r2['converged']} | |")
-        print(f"| patterns | {r1['patterns']} | {r2['patterns']} | |")
+
+        def extra(key: str) -> str:  # the semopy columns, present when semopy returned a solution
+            return " {} | {} |".format(*s_cells.get(key, ("", ""))) if s_cells else ""
+
+        print("\nAgreement (coscale - lavaan" + (", semopy - lavaan" if s_cells else "") + "):\n")
+        print("| quantity | coscale | lavaan | abs difference |" + (" semopy | abs difference |" if s_cells else ""))
+        print("|---|---|---|---|" + ("---|---|" if s_cells else ""))
+        print(f"| converged | {r1['converged']} | {r2['converged']} | |" + extra("converged"))
+        print(f"| patterns | {r1['patterns']} | {r2['patterns']} | |" + extra("patterns"))
         for k in ("logl", "unrestricted_logl", "chisq", "df", "baseline_chisq", "cfi", "tli", "rmsea", "srmr"):
             a, b = float(r1["result"][k]), float(r2["result"][k])
-            print(f"| {k} | {a:.6f} | {b:.6f} | {abs(a - b):.2e} |")
+            print(f"| {k} | {a:.6f} | {b:.6f} | {abs(a - b):.2e} |" + extra(k))
         ours = {tuple(e[:3]): e[3:] for e in r1["estimates"]}
         de = ds = 0.0
         for e in r2["estimates"]:
             o = ours[tuple(e[:3])]
             de, ds = max(de, abs(o[0] - e[3])), max(ds, abs(o[1] - e[4]))
-        print(f"| estimates ({len(r2['estimates'])} rows), max | | | {de:.2e} |")
-        print(f"| standard errors, max | | | {ds:.2e} |")
+        print(f"| estimates ({len(r2['estimates'])} rows), max | | | {de:.2e} |" + extra("estimates"))
+        print(f"| standard errors, max | | | {ds:.2e} |" + extra("se"))
+        if s_cells:
+            print("\nsemopy's logL is recomputed from its objective (lavaan's definition); a logL difference d "
+                  "moves the likelihood-ratio chi-square by 2d. Its own chisq and df (`calc_chi2`, `calc_dof`) "
+                  "are objective / N and a df without the means, so they are not compared.")
+        elif sp is not None:
+            print("\nsemopy is not in this table: it returned no solution (see its table above).")
     elif not have_r:
         print("\nlavaan not run: Rscript is not on PATH.")
 

@@ -54,6 +54,7 @@ SEMOPY_NO_GROUPS = "n/a: semopy cannot hold parameters equal across groups"
 
 sys.path.insert(0, str(HERE))
 from coscale_fit import hs_scale_file  # noqa: E402  (bench/coscale_fit.py)
+from limited import semopy_available  # noqa: E402  (bench/limited.py)
 
 
 def log(msg: str) -> None:
@@ -686,7 +687,7 @@ def main(argv=None) -> int:
         python=sys.executable,
         coscale=coscale_command(),
         rscript=None if args.no_r else shutil.which("Rscript"),
-        semopy=not args.no_semopy and importlib.util.find_spec("semopy") is not None,
+        semopy=not args.no_semopy and semopy_available(),
         env=child_env(not args.keep_env, args.blas_threads),
         repeats=args.repeats,
         timeout=args.timeout,

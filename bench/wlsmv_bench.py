@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: polychoric correlations + WLSMV fit of 25 ordinal items, coscale vs lavaan.
+"""Benchmark: polychoric correlations + WLSMV fit of 25 ordinal items, coscale vs lavaan (and semopy).
 
     .venv/bin/python bench/wlsmv_bench.py                 # 2,800 x 25, 5 repeats
     .venv/bin/python bench/wlsmv_bench.py --repeats 3 --rows 10000
@@ -9,7 +9,7 @@ of five items each, standardized loadings 0.55-0.80, factor correlations 0.30,
 one cross-loading the model omits (y6 on f1, 0.30, so the fit is not perfect),
 latent responses cut into 5 categories at item-specific thresholds (skewed
 towards agreement). The CSV (written once to the system temp directory) is
-read by both programs; the model is the true five-factor CFA, fitted by
+read by each program; the model is the true five-factor CFA, fitted by
 ``cfa(model, data, ordered = TRUE, estimator = "WLSMV")`` in lavaan and by
 :func:`coscale.stats.wls.fit_wlsmv` in coscale.
 
@@ -23,12 +23,35 @@ of a fresh process doing the whole job (start-up, imports and CSV reading
 included). lavaan is run only when ``Rscript`` is on PATH. The last table
 checks that both programs found the same solution.
 
+semopy has no WLSMV. When it can be imported (``--no-semopy`` skips it), the
+closest it offers is run, one fresh process per job (``bench/semopy/ordinal.py``,
+same CSV), each killed with its process group after ``--semopy-timeout``
+seconds (default 120):
+
+* ``ordinal``: the model syntax plus ``DEFINE(ordinal) y1 ... y25``, which
+  makes semopy compute polychoric correlations with
+  ``semopy.polycorr.hetcor``, then ``fit(obj="DWLS")``. Under numpy 2 and
+  SciPy 1.17 ``hetcor`` fails at once (``np.ma.corrcoef`` lost ``bias``,
+  ``scipy.stats.mvn.mvnun`` is gone); patched, it is slow (one bivariate
+  normal integral per cell and item pair, in Python), hence the timeout.
+* ``continuous``: ``fit(df, obj="DWLS")`` with the 1-5 codes as continuous,
+  what semopy can do with these data; a different analysis, shown for its
+  cost.
+
+Each is reported with its time, or "did not finish within N s", or "failed:
+<first line of the error>", and its chi-square next to coscale's and lavaan's
+for context only: semopy's DWLS weights come from the raw data's
+cross-products, not from the polychorics' asymptotic covariance, and it has no
+thresholds and no scaled test, so the numbers are not comparable.
+
 Markdown goes to stdout, progress to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
@@ -38,6 +61,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from limited import run_limited, semopy_available  # noqa: E402  (bench/limited.py)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -172,7 +198,11 @@ def lavaan_inprocess(csv: Path, repeats: int) -> dict:
     script.write_text(R_SCRIPT)
     res = subprocess.run(["Rscript", str(script), str(csv), model_syntax(), str(repeats)],
                          check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    for key in ("polychoric", "fit"):  # auto_unbox turns a single repeat into a number
+        if not isinstance(out[key], list):
+            out[key] = [out[key]]
+    return out
 
 
 def lavaan_process(csv: Path) -> float:
@@ -181,6 +211,21 @@ def lavaan_process(csv: Path) -> float:
     t0 = time.perf_counter()
     subprocess.run(["Rscript", str(script), str(csv), model_syntax()], check=True, capture_output=True, cwd=ROOT)
     return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------- semopy --
+#: bench/semopy/ordinal.py jobs and how the table names them
+SEMOPY_JOBS = {
+    "ordinal": "ordinal: `DEFINE(ordinal) y1 ... y25` + `fit(df, obj=\"DWLS\")` (semopy's `hetcor` polychorics, "
+               "then DWLS)",
+    "continuous": "continuous: `fit(df, obj=\"DWLS\")` on the 1-5 codes (Pearson covariances; not an ordinal "
+                  "analysis)",
+}
+
+
+def semopy_job(job: str, csv: Path, timeout: float) -> dict:
+    """One bench/semopy/ordinal.py job in a fresh process."""
+    return run_limited([sys.executable, str(HERE / "semopy" / "ordinal.py"), job, str(csv), model_syntax()], timeout)
 
 
 # --------------------------------------------------------------------- main --
@@ -196,6 +241,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=2800)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--semopy-timeout", type=float, default=120.0, metavar="S",
+                    help="kill a semopy run after S seconds (default 120)")
+    ap.add_argument("--no-semopy", action="store_true", help="skip semopy even if it can be imported")
     args = ap.parse_args()
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
@@ -216,6 +264,12 @@ def main() -> None:
         except (subprocess.CalledProcessError, json.JSONDecodeError, OSError) as exc:  # pragma: no cover
             log(f"lavaan failed: {exc}")
             lv = lv_proc = None
+    sp = {}
+    if not args.no_semopy and semopy_available():
+        for job in SEMOPY_JOBS:
+            log(f"semopy ({job}, killed after {args.semopy_timeout:g} s) ...")
+            sp[job] = semopy_job(job, csv, args.semopy_timeout)
+            log(f"semopy {job}: {sp[job]['status']} after {sp[job]['process']:.1f} s")
     med = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
     p = N_FACTORS * PER_FACTOR
     print(f"## WLSMV: {args.rows:,} rows x {p} ordinal items ({N_CATS} categories), {N_FACTORS}-factor CFA\n")
@@ -231,6 +285,30 @@ def main() -> None:
     ]
     for name, a, b in rows:
         print(f"| {name} | {fmt(a)} | {fmt(b)} | {ratio(b, a)} |")
+    if sp:
+        print(f"\nsemopy {importlib.metadata.version('semopy')}, used directly (bench/semopy/ordinal.py): it has no "
+              "WLSMV. One fresh process per job, one run, killed (whole process group) after "
+              f"{args.semopy_timeout:g} s; *correlations* = `model.load(df)`, *fit* = load + `fit(obj=\"DWLS\")`, "
+              "both timed inside the process, data already read.\n")
+        print("| semopy job | correlations | fit | whole process | chi-square (df) |")
+        print("|---|---|---|---|---|")
+        for job, what in SEMOPY_JOBS.items():
+            r = sp[job]
+            if "fit" in r:
+                cells = [fmt(r["correlations"]), fmt(r["fit"]), fmt(r["process"]), f"{r['chisq']:.3f} ({r['df']})"]
+            elif r["status"] == "timeout":
+                cells = [f"did not finish within {args.semopy_timeout:g} s", "", f"killed after {r['process']:.2f} s",
+                         ""]
+            else:
+                cells = [r["status"], "", fmt(r["process"]), ""]
+            print(f"| {what} | " + " | ".join(cells) + " |")
+        ref = [f"coscale {cs['result']['chisq']:.3f} (DWLS) / {cs['result']['chisq.scaled']:.3f} (WLSMV scaled)"]
+        if lv:
+            ref.append(f"lavaan {lv['result']['chisq']:.3f} / {lv['result']['chisq.scaled']:.3f}")
+        print(f"\nChi-square on the same data and model: {', '.join(ref)}. No semopy number is comparable with "
+              "these: semopy's DWLS weights are the variances of the raw data's cross-products, not the asymptotic "
+              "variances of the polychorics, it has no thresholds and no scaled test, and the continuous job "
+              "does not treat the items as ordinal. No ratio for the same reason.")
     if lv:
         r1, r2 = cs["result"], lv["result"]
         print("\nAgreement (coscale - lavaan):\n")
