@@ -212,7 +212,11 @@ def _batch(files: List[str], settings: dict, analyse, render) -> int:
 
 
 def _read(path: str, scales: str, *extra):
-    """Read a data file; Parquet and CSV read only the instrument's columns (and id/group)."""
+    """Read a data file; Parquet and CSV read only the instrument's columns (and id/group).
+
+    The table only goes to the analysis (``prepare``), so it is read compact
+    (one-digit answers as int8 / float32: see :func:`coscale.survey.read_table`).
+    """
     from coscale.scales import load_scales
     from coscale.survey import read_table
 
@@ -220,7 +224,7 @@ def _read(path: str, scales: str, *extra):
         columns = list(load_scales(scales).columns) + [c for c in extra if c]
     except CoscaleError:
         columns = None  # the analysis reports the scale-file problem itself
-    return read_table(path, columns=columns)
+    return read_table(path, columns=columns, compact=True)
 
 
 @app.command()

@@ -259,6 +259,25 @@ def test_fast_reader_on_a_file_of_several_blocks(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(fast, read_table(path))
 
 
+def test_compact_reading_gives_the_same_prepared_data(tmp_path):
+    """``compact=True`` reads one-digit answers as int8 / float32 (same values); prepare gives identical data."""
+    rng = np.random.default_rng(5)
+    n = 50_000
+    cols = {f"q{j}": rng.integers(1, 6, n).astype(str).astype(object) for j in range(1, 5)}
+    cols["q2"][rng.random(n) < 0.03] = ""
+    cols["q4"][rng.random(n) < 0.01] = "9"  # the missing-value code
+    text = ",".join(cols) + "\n" + "\n".join(",".join(r) for r in zip(*cols.values())) + "\n"
+    path = write(tmp_path / "answers.csv", text)
+    wide, compact = read_table(path), read_table(path, compact=True)
+    assert [str(d) for d in wide.dtypes] == ["int64", "float64", "int64", "int64"]
+    assert [str(d) for d in compact.dtypes] == ["int8", "float32", "int8", "int8"]
+    pd.testing.assert_frame_equal(compact.astype(float), wide.astype(float))
+    inst = make_instrument(make_scale("s", ["q1", "q2", "q3", "q4"], reverse=("q3",), missing=(9,)))
+    a, b = prepare(wide, inst, source="answers.csv"), prepare(compact, inst, source="answers.csv")
+    pd.testing.assert_frame_equal(a.data, b.data)
+    assert a.screening == b.screening
+
+
 def _binary_chunks(*chunks):
     import pyarrow as pa
 

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -290,45 +289,35 @@ def _scan(x: np.ndarray, shift: np.ndarray):
     code (:func:`pattern_codes`), the column sums and cross-product matrix of
     ``z = x - shift`` with 0 where missing over all rows, and the ``z`` rows
     that miss some answer with their codes (in file order). Working on a
-    chunk at a time keeps ``z`` in cache and never allocates a full copy;
-    with many rows two threads take alternate chunks (numpy releases the GIL),
-    and the sums are added in chunk order, so the result does not depend on
-    the threads.
+    chunk at a time keeps ``z`` in cache and never allocates a full copy.
+    The chunks are done one after the other on purpose: BLAS products called
+    from several threads at once may be split differently between BLAS's own
+    threads, and the last bits of the sums would then depend on timing.
     """
     n, p = x.shape
     full = (1 << p) - 1
     code = np.empty(n, dtype=np.uint16 if p <= 16 else np.int64)
-    starts = list(range(0, n, _SCAN_ROWS))
-
-    def work(first: int):
-        buf = np.empty((min(n, _SCAN_ROWS), p), order="F")
-        gaps = np.empty(buf.shape, dtype=bool, order="F")
-        out = []
-        for a in starts[first::2]:
-            chunk = x[a:a + _SCAN_ROWS]
-            missing = np.isnan(chunk, out=gaps[: len(chunk)])
-            c = code[a:a + len(chunk)]
-            pattern_codes(missing, out=c)
-            c ^= c.dtype.type(full)  # the code of the answered mask: every bit flipped
-            z = buf[: len(chunk)]
-            np.subtract(chunk, shift, out=z)
-            np.copyto(z, 0.0, where=missing)
-            some = np.flatnonzero(c != full)
-            out.append((a, z.sum(axis=0), z.T @ z, np.ascontiguousarray(z[some]), c[some]))
-        return out
-
-    if len(starts) > 1 and (os.cpu_count() or 1) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            done = [r for part in pool.map(work, (0, 1)) for r in part]
-    else:
-        done = work(0) + work(1)
-    done.sort(key=lambda r: r[0])
-    col_sum = np.sum([r[1] for r in done], axis=0)
-    cross = np.sum([r[2] for r in done], axis=0)
-    part = np.concatenate([r[3] for r in done])
-    part_code = np.concatenate([r[4] for r in done])
+    col_sum, cross = np.zeros(p), np.zeros((p, p))
+    parts, part_codes = [], []
+    buf = np.empty((min(n, _SCAN_ROWS), p), order="F")
+    gaps = np.empty(buf.shape, dtype=bool, order="F")
+    for a in range(0, n, _SCAN_ROWS):
+        chunk = x[a:a + _SCAN_ROWS]
+        missing = np.isnan(chunk, out=gaps[: len(chunk)])
+        c = code[a:a + len(chunk)]
+        pattern_codes(missing, out=c)
+        c ^= c.dtype.type(full)  # the code of the answered mask: every bit flipped
+        z = buf[: len(chunk)]
+        np.subtract(chunk, shift, out=z)
+        np.copyto(z, 0.0, where=missing)
+        col_sum += z.sum(axis=0)
+        cross += z.T @ z
+        some = np.flatnonzero(c != full)
+        if len(some):
+            parts.append(np.ascontiguousarray(z[some]))
+            part_codes.append(c[some])
+    part = np.concatenate(parts) if parts else np.empty((0, p))
+    part_code = np.concatenate(part_codes) if part_codes else code[:0]
     return code, (col_sum, cross), (part, part_code)
 
 
