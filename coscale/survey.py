@@ -210,9 +210,9 @@ def read_table(path: str, *, sheet=None, columns=None, compact: bool = False) ->
     compact : bool, default False
         For a caller that only hands the table to :func:`prepare` (the
         command line): delimited-text columns of one-digit answers come as
-        ``int8`` (complete) or ``float32`` with NaN, not ``int64`` /
-        ``float64``: the same values in an eighth or half of the memory, so
-        a large file costs fewer fresh pages and less copying.
+        ``float32`` (NaN where missing) views of one block, not ``int64`` /
+        ``float64`` arrays: the same values in half the memory and one
+        allocation, so a large file costs fewer fresh pages and less copying.
 
     Returns
     -------
@@ -501,7 +501,11 @@ def _read_arrow(src, delimiter: str, header: list, names: list, wanted, compact:
     n = table.num_rows
     cols = table.columns
     del table
-    converted = _parallel_map(functools.partial(_arrow_column, compact=compact), cols, n * len(cols))
+    if compact:  # one block for all one-digit columns: one large allocation (huge pages), not one per column
+        block = np.empty((len(cols), n), dtype=np.float32)
+        converted = _parallel_map(lambda j: _arrow_column(cols[j], out=block[j]), range(len(cols)), n * len(cols))
+    else:
+        converted = _parallel_map(_arrow_column, cols, n * len(cols))
     del cols
     # Give the memory of the text back to the system now rather than later:
     # the caller's next large arrays (such as prepare's item block) then reuse
@@ -512,15 +516,16 @@ def _read_arrow(src, delimiter: str, header: list, names: list, wanted, compact:
     return pd.DataFrame(out, index=pd.RangeIndex(n), columns=list(include), copy=False)
 
 
-def _arrow_column(col, compact: bool = False):
+def _arrow_column(col, out: np.ndarray | None = None):
     """One Arrow column of raw bytes as :func:`_infer_text_column` would make its text.
 
     Raises ``pyarrow.ArrowInvalid`` when the bytes are not UTF-8 text (a
-    column of digits is). ``compact``: see :func:`read_table`.
+    column of digits is). ``out``: a float32 array for a column of one-digit
+    answers (``compact`` in :func:`read_table`).
     """
     import pyarrow as pa
 
-    numeric = _single_digits(col, compact)
+    numeric = _single_digits(col, out)
     if numeric is not None:
         return numeric
     col = col.cast(pa.string())  # checks the UTF-8, keeps the buffers
@@ -537,7 +542,7 @@ def _arrow_column(col, compact: bool = False):
     return _arrow_text(col)
 
 
-def _single_digits(col, compact: bool = False):
+def _single_digits(col, out: np.ndarray | None = None):
     """A column of one-digit answers (``0``-``9``, some missing) as numbers, else None.
 
     The usual Likert column, read straight from the Arrow buffers with a few
@@ -547,16 +552,15 @@ def _single_digits(col, compact: bool = False):
     is int64 when complete, else float64 with NaN where missing (a null or
     an empty value). None (the general rules decide) for anything else: a
     value of two or more bytes, a byte that is not a digit, an empty value
-    in a column without nulls, an empty or all-missing column. With
-    ``compact`` the same values come as int8 / float32 (see :func:`read_table`).
+    in a column without nulls, an empty or all-missing column. Given
+    ``out`` (float32, ``compact`` in :func:`read_table`), the values are
+    written there, NaN where missing, whether or not the column is complete.
     """
     n = len(col)
     if col.null_count == n:
         return None
     complete = col.null_count == 0
-    if compact:
-        out = np.empty(n, dtype=np.int8 if complete else np.float32)
-    else:
+    if out is None:
         out = np.empty(n, dtype=np.int64 if complete else np.float64)
     pos = 0
     for chunk in col.chunks:

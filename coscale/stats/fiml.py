@@ -235,10 +235,8 @@ class MissingPatterns:
         has_complete = bool(pats[-1].all())
         sums = np.zeros((len(counts), p))
         cross = np.zeros((len(counts), p, p))
-        part, part_code = incomplete
+        part, _ = incomplete  # sorted by pattern
         if len(part):
-            order = np.argsort(part_code, kind="stable")
-            part = part[order]
             n_part = counts[:-1] if has_complete else counts
             starts = np.concatenate(([0], np.cumsum(n_part)[:-1]))
             sums[: len(n_part)] = np.add.reduceat(part, starts, axis=0)
@@ -283,41 +281,46 @@ _SCAN_ROWS = 1 << 15
 
 
 def _scan(x: np.ndarray, shift: np.ndarray):
-    """One pass over the rows, a chunk at a time: pattern codes, sums of all rows, incomplete rows.
+    """Two passes over the rows, a chunk at a time: pattern codes; then sums of all rows and the incomplete rows.
 
     Returns ``(code, (sum, cross), (part, part_code))``: each row's pattern
     code (:func:`pattern_codes`), the column sums and cross-product matrix of
     ``z = x - shift`` with 0 where missing over all rows, and the ``z`` rows
-    that miss some answer with their codes (in file order). Working on a
-    chunk at a time keeps ``z`` in cache and never allocates a full copy.
-    The chunks are done one after the other on purpose: BLAS products called
-    from several threads at once may be split differently between BLAS's own
-    threads, and the last bits of the sums would then depend on timing.
+    that miss some answer, sorted by pattern (stable), with their codes.
+    Working a chunk at a time keeps ``z`` in cache and never copies the
+    data; the incomplete rows go straight to their sorted places in one
+    array. The chunks are done one after the other on purpose: BLAS products
+    called from several threads at once may be split differently between
+    BLAS's own threads, and the last bits of the sums would then depend on
+    timing.
     """
     n, p = x.shape
     full = (1 << p) - 1
+    rows = min(n, _SCAN_ROWS)
     code = np.empty(n, dtype=np.uint16 if p <= 16 else np.int64)
-    col_sum, cross = np.zeros(p), np.zeros((p, p))
-    parts, part_codes = [], []
-    buf = np.empty((min(n, _SCAN_ROWS), p), order="F")
-    gaps = np.empty(buf.shape, dtype=bool, order="F")
-    for a in range(0, n, _SCAN_ROWS):
-        chunk = x[a:a + _SCAN_ROWS]
-        missing = np.isnan(chunk, out=gaps[: len(chunk)])
-        c = code[a:a + len(chunk)]
-        pattern_codes(missing, out=c)
+    gaps = np.empty((rows, p), dtype=bool, order="F")
+    for a in range(0, n, rows):
+        c = code[a:a + rows]
+        pattern_codes(np.isnan(x[a:a + rows], out=gaps[: len(c)]), out=c)
         c ^= c.dtype.type(full)  # the code of the answered mask: every bit flipped
+    incomplete = np.flatnonzero(code != full)
+    order = np.argsort(code[incomplete], kind="stable")
+    slot = np.empty(len(incomplete), dtype=np.intp)
+    slot[order] = np.arange(len(incomplete))
+    part, part_code = np.empty((len(incomplete), p)), code[incomplete][order]
+    # >= 4 MB in one allocation, so numpy asks for huge pages (fresh small pages are slow on some VMs)
+    buf = np.empty(max(rows * p, 1 << 19))[: rows * p].reshape((rows, p), order="F")
+    col_sum, cross = np.zeros(p), np.zeros((p, p))
+    for a in range(0, n, rows):
+        chunk = x[a:a + rows]
         z = buf[: len(chunk)]
         np.subtract(chunk, shift, out=z)
-        np.copyto(z, 0.0, where=missing)
+        np.copyto(z, 0.0, where=np.isnan(chunk, out=gaps[: len(chunk)]))
         col_sum += z.sum(axis=0)
         cross += z.T @ z
-        some = np.flatnonzero(c != full)
-        if len(some):
-            parts.append(np.ascontiguousarray(z[some]))
-            part_codes.append(c[some])
-    part = np.concatenate(parts) if parts else np.empty((0, p))
-    part_code = np.concatenate(part_codes) if part_codes else code[:0]
+        lo, hi = np.searchsorted(incomplete, (a, a + len(chunk)))
+        if hi > lo:
+            part[slot[lo:hi]] = z[incomplete[lo:hi] - a]
     return code, (col_sum, cross), (part, part_code)
 
 
