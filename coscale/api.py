@@ -227,12 +227,23 @@ def _summaries(frame: pd.DataFrame, instrument):
         values = frame.to_numpy(dtype=np.float64)  # prepare's block: a view, not a copy
     else:
         values = frame[items].to_numpy(dtype=float, na_value=np.nan)
-    try:
-        patterns = MissingPatterns.from_values(values, items)
-        answered = patterns.available()
-    except ValueError:  # nobody answered anything
-        patterns, answered = None, None
-    return patterns, ItemCounts.from_values(values, items, expected_answers(instrument, items), answered)
+    expected = expected_answers(instrument, items)
+
+    def patterns_of():
+        try:
+            return MissingPatterns.from_values(values, items)
+        except ValueError:  # nobody answered anything
+            return None
+
+    if values.size < 1_000_000:
+        return patterns_of(), ItemCounts.from_values(values, items, expected)
+    # on large data the counting (numpy comparisons, no BLAS) runs beside the pattern scan
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        counting = pool.submit(ItemCounts.from_values, values, items, expected)
+        patterns = patterns_of()
+        return patterns, counting.result()
 
 
 def _listwise_correlations(patterns, items) -> pd.DataFrame | None:
