@@ -331,7 +331,7 @@ def phases(path: Path, scales: Path) -> dict:
     instrument = _instrument(str(scales))
     out: dict = {}
     t0 = time.perf_counter()
-    df = read_table(str(path), columns=instrument.columns)  # as the CLI: only the item columns
+    df = read_table(str(path), columns=instrument.columns, compact=True)  # as the CLI: only the items, compact
     out["read_table"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     prepare(df, instrument, source=str(path))
