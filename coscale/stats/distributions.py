@@ -233,7 +233,9 @@ def _group_labels(frame: pd.DataFrame, group) -> pd.Series | None:
                 labels = pd.Series(labels.to_numpy(), index=frame.index)
         else:
             labels = labels.reindex(frame.index)
-    return labels.astype(object).where(labels.notna(), None).map(lambda v: None if v is None else str(v))
+    codes, uniques = pd.factorize(labels, use_na_sentinel=True)  # the text of each distinct label, not of every row
+    names = np.array([str(u) for u in uniques] + [None], dtype=object)  # code -1 (no label): None
+    return pd.Series(names[codes], index=labels.index, dtype=object)
 
 
 def _counts_of(frame: pd.DataFrame, items: list, instrument) -> ItemCounts:
@@ -296,7 +298,7 @@ def answer_distributions(prepared_data, instrument, group=None, groups=None, cou
     if labels is not None:
         group_column = group if isinstance(group, str) else getattr(group, "name", None)
         if groups is None:
-            order = list(dict.fromkeys(v for v in labels.tolist() if v is not None))
+            order = [v for v in pd.unique(labels.to_numpy(dtype=object)) if v is not None]
         else:
             order = [str(g) for g in groups]
     else:
