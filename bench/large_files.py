@@ -450,7 +450,7 @@ def main(argv=None) -> int:
             table[n] = phases_fresh(f["csv"], f["scales"])
         results["phases"] = {str(k): v for k, v in table.items()}
         labels = list(dict.fromkeys(k for v in table.values() for k in v))
-        print(f"### Phases in one process (CSV; seconds)\n")
+        print("### Phases in one process (CSV; seconds)\n")
         print(f"| phase | {SMALL:,} rows | {args.rows:,} rows |")
         print("|---|---:|---:|")
         for label in labels:

@@ -48,7 +48,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
-import functools
 import io
 import json
 import math
@@ -503,7 +502,7 @@ def _read_arrow(src, delimiter: str, header: list, names: list, wanted, compact:
     del table
     if compact:  # one block for all one-digit columns: one large allocation (huge pages), not one per column
         block = np.empty((len(cols), n), dtype=np.float32)
-        converted = _parallel_map(lambda j: _arrow_column(cols[j], out=block[j]), range(len(cols)), n * len(cols))
+        converted = _parallel_map(lambda pair: _arrow_column(*pair), list(zip(cols, block)), n * len(cols))
     else:
         converted = _parallel_map(_arrow_column, cols, n * len(cols))
     del cols

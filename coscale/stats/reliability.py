@@ -288,11 +288,6 @@ def _cov2cor(c: np.ndarray) -> np.ndarray:
     return r
 
 
-def _pairwise_cov(frame: pd.DataFrame) -> np.ndarray:
-    """``cov(x, use = "pairwise")``: pairwise-complete, divisor n - 1."""
-    return frame.cov().to_numpy(dtype=float)
-
-
 def _alpha_from_cov(c: np.ndarray) -> float:
     """Raw alpha of psych's ``alpha.1``: (1 - tr(C)/sum(C)) * k/(k-1)."""
     k = c.shape[0]
