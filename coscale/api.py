@@ -117,9 +117,9 @@ def _one_factor(frame: pd.DataFrame, scale, missing: str = "listwise", patterns=
 
     Listwise on the scale's items, or FIML with ``missing = "fiml"``, where
     the denominator of omega is the EM-estimated total variance, as
-    ``semTools::compRelSEM`` on a ``missing = "ml"`` fit. ``patterns`` (the
-    instrument's missingness patterns, one per group) are pooled down to the
-    scale's items instead of reading ``frame`` again.
+    ``semTools::compRelSEM`` on a ``missing = "ml"`` fit. ``patterns``
+    (missingness patterns, one per group, of the scale's items or more) are
+    pooled down to the scale's items instead of reading ``frame`` again.
     """
     cols = scale.columns
     if len(cols) < 3:
@@ -418,7 +418,7 @@ def validate(
             {"item": name, **{k: (int(row[k]) if k == "n" else row[k]) for k in stats_frame.columns}}
             for name, row in stats_frame.iterrows()
         ]
-        one_fit, omega, w = _one_factor(frame, scale, choice.missing, None if patterns is None else [patterns])
+        one_fit, omega, w = _one_factor(frame, scale, choice.missing, None if scale_patterns is None else [scale_patterns])
         if bootstrap:
             w = w + [f"{scale.name} (bootstrap): {note}" for note in boot[scale.name].notes]
         alpha_ord = omega_ord = None

@@ -163,6 +163,8 @@ class MissingPatterns:
         counted in ``n_dropped``.
         """
         variables = tuple(variables)
+        if variables == self.variables:
+            return self
         idx = [self.variables.index(v) for v in variables]
         obs = self.observed[:, idx]
         answered = obs.any(axis=1)
