@@ -41,6 +41,7 @@ from coscale.stats.lagrange import modification_indices
 from coscale.stats.model import MeasurementModel, build_partable
 from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import parameter_table
+from tests.reference_values import close as _close
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -100,18 +101,6 @@ def fitted(name: str):
     model = MeasurementModel.from_syntax(case["model"])
     fit = fit_ml(build_partable(model, **options), listwise_moments(hs(), model.observed))
     return model, fit
-
-
-def _num(x) -> float:
-    """JSON value to float (lavaan's NA is null)."""
-    return float("nan") if x is None else float(x)
-
-
-def _close(ours: float, theirs, tol: float) -> bool:
-    theirs = _num(theirs)
-    if np.isnan(theirs):
-        return bool(np.isnan(ours))
-    return abs(ours - theirs) <= tol
 
 
 def _check_call(name: str) -> None:

@@ -55,6 +55,7 @@ from coscale.stats.fit import fit_measures
 from coscale.stats.model import MeasurementModel, build_partable
 from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import parameter_table
+from tests.reference_values import close as _close
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -157,17 +158,6 @@ def fitted(name: str):
     labels = REF[name]["group_labels"] or None
     pt = build_partable(model, len(pats), meanstructure=True, group_equal=equal, group_labels=labels)
     return model, fit_fiml(pt, pats)
-
-
-def _num(x) -> float:
-    return float("nan") if x is None else float(x)
-
-
-def _close(ours: float, theirs, tol: float) -> bool:
-    theirs = _num(theirs)
-    if np.isnan(theirs):
-        return bool(np.isnan(ours))
-    return abs(ours - theirs) <= tol
 
 
 def _check_call(name: str) -> None:

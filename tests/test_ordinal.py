@@ -61,6 +61,7 @@ from coscale.stats.wls import (
     reorder_polychoric,
     scaled_shifted,
 )
+from tests.reference_values import num as _num
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -126,10 +127,6 @@ def fitted(case: str):
 def poly(case: str):
     items = REF[case]["polychoric"]["names"]
     return polychoric(data_of(case)[items].dropna(), nacov=True)
-
-
-def _num(x) -> float:
-    return float("nan") if x is None else float(x)
 
 
 # ----------------------------------------------------------------- calls ----

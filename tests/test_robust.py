@@ -46,6 +46,7 @@ from coscale.stats.robust import (
     robust,
     scaled_difference,
 )
+from tests.reference_values import num as _num
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -135,10 +136,6 @@ def multi(case: str, step: str):
 @functools.lru_cache(maxsize=None)
 def _school_gamma(observed, order):
     return [fourth_moments(_complete(hs()[hs()["school"] == g], observed)) for g in order]
-
-
-def _num(x) -> float:
-    return float("nan") if x is None else float(x)
 
 
 def _compare_fit_measures(fit, rob, ref: dict, where: str) -> None:

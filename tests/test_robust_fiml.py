@@ -55,6 +55,7 @@ from coscale.stats.robust_fiml import (
     robust_fiml,
     robust_fiml_estimation,
 )
+from tests.reference_values import num as _num
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -126,10 +127,6 @@ def fitted(kind: str, name: str):
     labels = list(ref_case(kind, name)["group_labels"])
     pt = build_partable(model, len(labels), meanstructure=True, group_equal=STEPS[name], group_labels=labels)
     return est, est.fit(pt)
-
-
-def _num(x) -> float:
-    return float("nan") if x is None else float(x)
 
 
 def _check_call(kind: str, name: str) -> None:
