@@ -169,18 +169,19 @@ def fourth_moments(values: np.ndarray, *, chunk_elements: int = 4_000_000) -> Fo
     r, c = vech_indices(p)
     k = p + len(r)
     step = max(1, chunk_elements // k)
+    buf = np.empty((min(step, n), k))  # one buffer for every chunk: fresh pages are not free
     cov = np.zeros((p, p))
     for s in range(0, n, step):
-        yc = y[s:s + step] - mean
+        yc = np.subtract(y[s:s + step], mean, out=buf[: min(step, n - s), :p])
         cov += yc.T @ yc
     cov /= n
     vs = cov[r, c]
     gamma = np.zeros((k, k))
     for s in range(0, n, step):
-        yc = y[s:s + step] - mean
-        z = np.empty((yc.shape[0], k))
-        z[:, :p] = yc
-        z[:, p:] = yc[:, r] * yc[:, c] - vs
+        z = buf[: min(step, n - s)]
+        yc = np.subtract(y[s:s + step], mean, out=z[:, :p])
+        np.multiply(yc[:, r], yc[:, c], out=z[:, p:])
+        z[:, p:] -= vs
         gamma += z.T @ z
     gamma /= n
     return FourthMoments(int(n), mean, cov, gamma)
