@@ -48,13 +48,9 @@ from coscale.stats.estimate import fit_ml  # noqa: E402
 from coscale.stats.model import MeasurementModel, build_partable  # noqa: E402
 from coscale.stats.moments import listwise_moments  # noqa: E402
 from coscale.survey import prepare  # noqa: E402
+from common import log  # noqa: E402  (bench/common.py)
 
 SEED = 20261128
-
-
-def log(msg: str) -> None:
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
 
 
 def survey(rows: int):

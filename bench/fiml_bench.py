@@ -62,7 +62,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from limited import run_limited, semopy_available  # noqa: E402  (bench/limited.py)
+from common import factor_model, fmt as _fmt, log, ratio, run_limited, semopy_available  # noqa: E402  (bench/common.py)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -71,17 +71,8 @@ SEED = 20240612
 N_FACTORS, PER_FACTOR = 5, 5
 
 
-def log(msg: str) -> None:
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
-
-
 def model_syntax() -> str:
-    lines = []
-    for f in range(N_FACTORS):
-        items = " + ".join(f"y{f * PER_FACTOR + k + 1}" for k in range(PER_FACTOR))
-        lines.append(f"f{f + 1} =~ {items}")
-    return "\n".join(lines)
+    return factor_model(N_FACTORS, PER_FACTOR)
 
 
 def simulate(rows: int, missing: float) -> tuple[Path, int]:
@@ -234,11 +225,7 @@ def semopy_agreement(sp: dict, lv: dict) -> dict[str, tuple[str, str]]:
 
 # --------------------------------------------------------------------- main --
 def fmt(t: float | None) -> str:
-    return "n/a" if t is None else f"{t:.2f} s"
-
-
-def ratio(a: float | None, b: float | None) -> str:
-    return "n/a" if a is None or b is None or b == 0 else f"{a / b:.1f}x"
+    return _fmt(t, 2)
 
 
 def main() -> None:

@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common import log  # bench/common.py (this script runs with bench/ first on sys.path)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = Path(tempfile.gettempdir()) / "coscale-bench" / "large"
@@ -75,11 +77,6 @@ response:
 missing_codes: [9]
 scales:
 """
-
-
-def log(msg: str) -> None:
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
 
 
 # ---------------------------------------------------------------------------

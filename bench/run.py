@@ -54,7 +54,7 @@ SEMOPY_NO_GROUPS = "n/a: semopy cannot hold parameters equal across groups"
 
 sys.path.insert(0, str(HERE))
 from coscale_fit import hs_scale_file  # noqa: E402  (bench/coscale_fit.py)
-from limited import semopy_available  # noqa: E402  (bench/limited.py)
+from common import semopy_available  # noqa: E402  (bench/common.py)
 
 
 def log(msg: str) -> None:

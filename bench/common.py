@@ -1,9 +1,11 @@
-"""What the benchmark scripts share for contenders that may not finish: semopy's presence and a killable run.
+"""What the benchmark scripts share.
 
-``semopy_available`` tells the real semopy package from the ``bench/semopy/``
-folder of scripts (which, with ``bench/`` first on ``sys.path``, also looks
-importable); ``run_limited`` runs a command in its own session and kills the
-whole process group after a timeout.
+``log`` (progress to stderr), ``fmt`` / ``ratio`` (table cells),
+``factor_model`` (the simulated benchmarks' CFA syntax); for contenders that
+may not finish: ``semopy_available`` tells the real semopy package from the
+``bench/semopy/`` folder of scripts (which, with ``bench/`` first on
+``sys.path``, also looks importable) and ``run_limited`` runs a command in its
+own session and kills the whole process group after a timeout.
 """
 
 from __future__ import annotations
@@ -13,10 +15,33 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def log(msg: str) -> None:
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+def fmt(t: float | None, digits: int = 2) -> str:
+    return "n/a" if t is None else f"{t:.{digits}f} s"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "n/a" if a is None or b is None or b == 0 else f"{a / b:.1f}x"
+
+
+def factor_model(n_factors: int, per_factor: int) -> str:
+    """``f1 =~ y1 + ... + y<per_factor>``, ... : simple structure over items y1, y2, ..."""
+    lines = []
+    for f in range(n_factors):
+        items = " + ".join(f"y{f * per_factor + k + 1}" for k in range(per_factor))
+        lines.append(f"f{f + 1} =~ {items}")
+    return "\n".join(lines)
 
 
 def semopy_available() -> bool:
