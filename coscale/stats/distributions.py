@@ -107,10 +107,6 @@ class ItemCounts:
     def index(self, item) -> int:
         return self.variables.index(item)
 
-    def answered(self) -> np.ndarray:
-        """Non-missing answers per item."""
-        return np.array([int(c.sum()) for c in self.counts], dtype=np.int64)
-
     def n_distinct(self) -> np.ndarray:
         """Distinct answers per item."""
         return np.array([len(v) for v in self.values], dtype=np.int64)
@@ -174,7 +170,7 @@ def _tally(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return v, c.astype(np.int64)
 
 
-def _categories(scale, counts: ItemCounts, raw: dict) -> list | None:
+def _categories(scale, raw: dict) -> list | None:
     """The answer categories of a scale: its response range, plus any other value answered.
 
     None when the answers are not Likert-like (more than :data:`MAX_CATEGORIES`
@@ -323,7 +319,7 @@ def answer_distributions(prepared_data, instrument, group=None, groups=None, cou
         def raw(values, c):  # back to the answers as given
             return lo + hi - values if c in reverse and flip else values
 
-        categories = _categories(scale, counts, {c: raw(counts.values[counts.index(c)], c) for c in columns})
+        categories = _categories(scale, {c: raw(counts.values[counts.index(c)], c) for c in columns})
         likert = categories is not None
         cats = categories or []
         response_labels = list(scale.response.labels or ())

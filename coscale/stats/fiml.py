@@ -59,7 +59,7 @@ from coscale.stats.estimate import Engine, Fit, _failed, _finish, minimize_scori
 from coscale.stats.fit import chisq_difference, fit_measures
 from coscale.stats.probability import chi2_sf
 from coscale.stats.model import ALPHA, NU, ParTable
-from coscale.stats.moments import GroupMoments, split_groups
+from coscale.stats.moments import GroupMoments, group_values
 
 LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -406,13 +406,7 @@ def missing_patterns(frame, variables, group=None, group_order=None) -> list[Mis
     ``lavInspect(fit, "patterns")`` lists the patterns.
     """
     variables = list(variables)
-    values = frame[variables].to_numpy(dtype=float)
-    if group is None:
-        return [MissingPatterns.from_values(values, variables)]
-    return [
-        MissingPatterns.from_values(values[rows], variables, name=name)
-        for name, rows in split_groups(group, len(values), group_order)
-    ]
+    return [MissingPatterns.from_values(v, variables, name) for name, v in group_values(frame, variables, group, group_order)]
 
 
 # ---------------------------------------------------------------------------

@@ -97,6 +97,18 @@ def split_groups(group, n: int, group_order=None, among=None) -> list[tuple[str,
     return out
 
 
+def group_values(frame, variables, group=None, group_order=None) -> list[tuple[str, np.ndarray]]:
+    """``[(name, values)]``: each group's rows of ``variables`` as a float array (NaN = missing).
+
+    One group named ``""`` without ``group``; otherwise the groups of
+    :func:`split_groups` (rows without a group label left out).
+    """
+    values = frame[list(variables)].to_numpy(dtype=float)
+    if group is None:
+        return [("", values)]
+    return [(name, values[rows]) for name, rows in split_groups(group, len(values), group_order)]
+
+
 def listwise_moments(frame, variables, group=None, group_order=None) -> list[GroupMoments]:
     """Per-group moments after listwise deletion on ``variables``.
 

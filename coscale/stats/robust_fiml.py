@@ -128,7 +128,7 @@ from coscale.stats.fiml import (
     independence,
     pattern_codes,
 )
-from coscale.stats.moments import split_groups
+from coscale.stats.moments import group_values
 from coscale.stats.robust import (
     Robust,
     _cfi,
@@ -290,13 +290,7 @@ def missing_rows(frame, variables, group=None, group_order=None) -> list[Pattern
     ``missing_patterns(...)``.
     """
     variables = list(variables)
-    values = frame[variables].to_numpy(dtype=float)
-    if group is None:
-        return [PatternRows.from_values(values, variables)]
-    return [
-        PatternRows.from_values(values[rows], variables, name=name)
-        for name, rows in split_groups(group, len(values), group_order)
-    ]
+    return [PatternRows.from_values(v, variables, name) for name, v in group_values(frame, variables, group, group_order)]
 
 
 # ---------------------------------------------------------------------------
@@ -392,8 +386,8 @@ def casewise_scores(rows: PatternRows, mu, sigma, *, start: int = 0, stop: int |
     return _scores(rows, mu, w, r, c, start, rows.n if stop is None else stop)
 
 
-def _scores(rows: PatternRows, mu, w, r, c, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Casewise scores of rows ``start:stop`` (into ``out``, shape (stop - start, p + p*), if given).
+def _scores(rows: PatternRows, mu, w, r, c, start: int, stop: int) -> np.ndarray:
+    """Casewise scores of rows ``start:stop``, shape (stop - start, p + p*).
 
     Rows are sorted by pattern, so each run of one pattern is one matrix
     product with its ``W_k`` and one broadcast subtraction of its vech; ``W_k``
@@ -403,9 +397,8 @@ def _scores(rows: PatternRows, mu, w, r, c, start: int, stop: int, out: np.ndarr
     p = len(mu)
     pat = rows.pattern[start:stop]
     m = stop - start
-    if out is None:
-        out = np.empty((m, p + len(r)))
-    a, sv = out[:m, :p], out[:m, p:]
+    out = np.empty((m, p + len(r)))
+    a, sv = out[:, :p], out[:, p:]
     np.subtract(rows.values[start:stop], mu, out=a)
     half = np.where(r == c, 0.5, 1.0)
     w_vech = w[:, r, c] * half  # (K, p*): vech of each W_k, diagonal halved
@@ -415,7 +408,7 @@ def _scores(rows: PatternRows, mu, w, r, c, start: int, stop: int, out: np.ndarr
     np.multiply(a[:, r], a[:, c] * half, out=sv)
     for lo, hi in zip(edges[:-1], edges[1:]):
         sv[lo:hi] -= w_vech[pat[lo]]
-    return out[:m]
+    return out
 
 
 def first_order_information(rows: PatternRows, mu, sigma) -> np.ndarray:
