@@ -16,3 +16,22 @@ def close(ours: float, theirs, tol: float) -> bool:
     if np.isnan(theirs):
         return bool(np.isnan(ours))
     return abs(ours - theirs) <= tol
+
+
+#: coscale's parameter-table columns and lavaan's parameterEstimates() names
+ESTIMATE_COLUMNS = (("est", "est"), ("se", "se"), ("std_lv", "std.lv"), ("std_all", "std.all"))
+
+
+def estimate_mismatches(ours: dict, ref: dict, tol: float, columns=ESTIMATE_COLUMNS) -> list:
+    """``(row, column, coscale, lavaan)`` for every value of ``ref`` that ``ours`` misses by more than ``tol``.
+
+    ``ours`` and ``ref`` map the same row keys (lhs, op, rhs[, group]) to
+    coscale's and lavaan's rows; the caller asserts that the keys agree.
+    """
+    bad = []
+    for key, r in ref.items():
+        e = ours[key]
+        for col, lav in columns:
+            if not close(e[col], r[lav], tol):
+                bad.append((key, col, e[col], r[lav]))
+    return bad

@@ -41,7 +41,7 @@ from coscale.stats.lagrange import modification_indices
 from coscale.stats.model import MeasurementModel, build_partable
 from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import parameter_table
-from tests.reference_values import close as _close
+from tests.reference_values import close as _close, estimate_mismatches
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -160,12 +160,7 @@ def test_estimates_match_lavaan(name):
     ours = {(r["lhs"], r["op"], r["rhs"]): r for r in parameter_table(fit)}
     ref = {(r["lhs"], r["op"], r["rhs"]): r for r in REF[name]["estimates"]}
     assert set(ours) == set(ref)
-    bad = []
-    for key, r in ref.items():
-        e = ours[key]
-        for col, lav in (("est", "est"), ("se", "se"), ("std_lv", "std.lv"), ("std_all", "std.all")):
-            if not _close(e[col], r[lav], TOL):
-                bad.append((key, col, e[col], r[lav]))
+    bad = estimate_mismatches(ours, ref, TOL)
     assert not bad, f"{name}: (row, column, coscale, lavaan) {bad}"
 
 

@@ -55,7 +55,7 @@ from coscale.stats.fit import fit_measures
 from coscale.stats.model import MeasurementModel, build_partable
 from coscale.stats.moments import listwise_moments
 from coscale.stats.solution import parameter_table
-from tests.reference_values import close as _close
+from tests.reference_values import close as _close, estimate_mismatches
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -269,12 +269,7 @@ def test_estimates_and_standard_errors_match_lavaan(name):
         (r["lhs"], r["op"], r["rhs"], labels[r["group"] - 1] if labels else ""): r for r in REF[name]["estimates"]
     }
     assert set(ours) == set(ref)
-    bad = []
-    for key, r in ref.items():
-        e = ours[key]
-        for col, lav in (("est", "est"), ("se", "se"), ("std_lv", "std.lv"), ("std_all", "std.all")):
-            if not _close(e[col], r[lav], TOL):
-                bad.append((key, col, e[col], r[lav]))
+    bad = estimate_mismatches(ours, ref, TOL)
     assert not bad, f"{name}: (row, column, coscale, lavaan) {bad}"
 
 

@@ -43,6 +43,7 @@ from coscale.stats.invariance import CRITERIA, Ladder
 from coscale.stats.lagrange import modification_indices, release_tests, released_partable
 from coscale.stats.model import LAMBDA, THETA, MeasurementModel, build_partable
 from coscale.stats.moments import listwise_moments
+from tests.reference_values import estimate_mismatches
 
 HERE = Path(__file__).parent
 REF_ALL = json.loads((HERE / "reference" / "score_fiml.json").read_text())
@@ -233,12 +234,7 @@ def test_fiml_modification_indices_match_lavaan(information):
     key = lambda r: (r["lhs"], r["op"], r["rhs"])  # noqa: E731
     assert {key(r) for r in mi[: len(top)]} == {key(r) for r in top}
     ours = {key(r): r for r in mi}
-    bad = []
-    for r in top:
-        e = ours[key(r)]
-        for col, lav in (("mi", "mi"), ("epc", "epc"), ("sepc_all", "sepc.all")):
-            if abs(e[col] - r[lav]) > TOL:
-                bad.append((key(r), col, e[col], r[lav]))
+    bad = estimate_mismatches(ours, {key(r): r for r in top}, TOL, (("mi", "mi"), ("epc", "epc"), ("sepc_all", "sepc.all")))
     assert not bad, f"(row, column, coscale, lavaan) {bad}"
 
 

@@ -43,6 +43,7 @@ from coscale.results import ValidationResult
 from coscale.scales import load_scales
 from coscale.stats import reliability as rel
 from coscale.survey import prepare
+from tests.reference_values import estimate_mismatches
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -112,11 +113,7 @@ def test_cfa_estimates_match_lavaan(result):
     ours = {(r["lhs"], r["op"], r["rhs"]): r for r in result.cfa.estimates}
     assert set(ours) == set(ref)
     assert len(result.cfa.loadings()) == 20
-    bad = []
-    for key, r in ref.items():
-        for col, lav in (("est", "est"), ("se", "se"), ("std_all", "std.all")):
-            if abs(ours[key][col] - r[lav]) > TOL:
-                bad.append((key, col, ours[key][col], r[lav]))
+    bad = estimate_mismatches(ours, ref, TOL, (("est", "est"), ("se", "se"), ("std_all", "std.all")))
     assert not bad, f"(row, column, coscale, lavaan) {bad}"
 
 
