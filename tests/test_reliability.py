@@ -192,7 +192,7 @@ def _naive_bootstrap(data: pd.DataFrame, n_boot: int, seed) -> np.ndarray:
     values = data.to_numpy(dtype=float)
     k = values.shape[1]
     out = []
-    for block in rel._bootstrap_indices(values.shape[0], n_boot, seed):
+    for block in rel.bootstrap_indices(values.shape[0], n_boot, seed):
         for idx in block:
             c = pd.DataFrame(values[idx]).cov().to_numpy()
             out.append((1 - np.trace(c) / c.sum()) * k / (k - 1))

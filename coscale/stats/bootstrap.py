@@ -60,12 +60,11 @@ from coscale.stats.moments import GroupMoments
 
 __all__ = ["BootstrapCI", "bootstrap_reliability", "bootstrap_indices"]
 
-#: Replicates per block of row draws and per fitting task. Fixed (not tuned
-#: to the number of workers or to memory): the random stream and the split of
-#: the work, hence the result for a given seed, must not depend on either.
-#: Equal to ``coscale.stats.reliability._BOOT_BLOCK`` so the draws are those
-#: of :func:`coscale.stats.reliability.alpha_bootstrap_ci`.
-BLOCK = 100
+#: Replicates per block of row draws and per fitting task: the block of
+#: :func:`coscale.stats.reliability.bootstrap_indices`. Fixed (not tuned to the
+#: number of workers or to memory): the random stream and the split of the
+#: work, hence the result for a given seed, must not depend on either.
+BLOCK = rel.BOOT_BLOCK
 
 #: Rows x items^2 cells of per-row cross-products held at once for alpha
 #: (as ``coscale.stats.reliability._BOOT_CELLS``).
@@ -146,29 +145,8 @@ class BootstrapCI:
 # ---------------------------------------------------------------------------
 # Row draws
 # ---------------------------------------------------------------------------
-def bootstrap_indices(n: int, n_boot: int, seed):
-    """Yield the resampled row indices, one array of shape (block, n) per block of replicates.
-
-    ``numpy.random.default_rng(seed).integers(0, n, size=(b, n))`` for
-    consecutive blocks of ``b <= 100`` replicates: the draws of
-    :func:`coscale.stats.reliability.alpha_bootstrap_ci` for the same seed.
-    Replicate ``r`` is row ``r % 100`` of block ``r // 100``.
-
-    Parameters
-    ----------
-    n : int
-        Number of rows.
-    n_boot : int
-        Number of replicates.
-    seed : int, numpy.random.SeedSequence or None
-        Seed for ``numpy.random.default_rng``.
-    """
-    rng = np.random.default_rng(seed)
-    done = 0
-    while done < n_boot:
-        b = min(BLOCK, n_boot - done)
-        yield rng.integers(0, n, size=(b, n))
-        done += b
+#: the row draws of :func:`coscale.stats.reliability.alpha_bootstrap_ci` (one generator for both)
+bootstrap_indices = rel.bootstrap_indices
 
 
 def _counts(idx: np.ndarray) -> np.ndarray:

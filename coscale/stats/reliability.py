@@ -46,7 +46,7 @@ __all__ = [
 # Bootstrap indices are drawn in blocks of this many replicates. It is fixed
 # (not tuned to memory) because the random stream, hence the result for a
 # given seed, depends on how the draws are split into calls.
-_BOOT_BLOCK = 100
+BOOT_BLOCK = 100
 # Rows x items^2 cells of per-row cross-products held at once in the bootstrap.
 _BOOT_CELLS = 4_000_000
 
@@ -491,12 +491,27 @@ def _alpha_result(pw: _Pairwise, columns: list, level: float) -> AlphaResult:
     )
 
 
-def _bootstrap_indices(n: int, n_boot: int, seed):
-    """Yield blocks of resampled row indices, shape (block, n), deterministic given seed."""
+def bootstrap_indices(n: int, n_boot: int, seed):
+    """Yield the resampled row indices, one array of shape (block, n) per block of replicates.
+
+    ``numpy.random.default_rng(seed).integers(0, n, size=(b, n))`` for
+    consecutive blocks of ``b <= 100`` replicates (:func:`alpha_bootstrap_ci`
+    and :func:`coscale.stats.bootstrap.bootstrap_reliability` draw with it).
+    Replicate ``r`` is row ``r % 100`` of block ``r // 100``.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    n_boot : int
+        Number of replicates.
+    seed : int, numpy.random.SeedSequence or None
+        Seed for ``numpy.random.default_rng``.
+    """
     rng = np.random.default_rng(seed)
     done = 0
     while done < n_boot:
-        b = min(_BOOT_BLOCK, n_boot - done)
+        b = min(BOOT_BLOCK, n_boot - done)
         yield rng.integers(0, n, size=(b, n))
         done += b
 
@@ -544,7 +559,7 @@ def _bootstrap_alphas(values: np.ndarray, n_boot: int, seed) -> np.ndarray:
     cached = [cross(sl) for sl in chunks] if len(chunks) == 1 else None
     out = np.empty(n_boot)
     done = 0
-    for idx in _bootstrap_indices(n, n_boot, seed):
+    for idx in bootstrap_indices(n, n_boot, seed):
         b = idx.shape[0]
         counts = np.bincount((idx + (np.arange(b) * n)[:, None]).ravel(),
                              minlength=b * n).reshape(b, n).astype(float)
