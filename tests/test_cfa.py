@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coscale.stats.estimate import fit_ml
+from coscale.stats.estimate import admissibility_warnings, fit_ml
 from coscale.stats.fit import fit_measures
 from coscale.stats.lagrange import modification_indices
 from coscale.stats.model import MeasurementModel, build_partable
@@ -193,6 +193,22 @@ def test_modification_indices_match_lavaan(name):
 # ---------------------------------------------------------------------------
 # Heywood case
 # ---------------------------------------------------------------------------
+def test_admissibility_warnings_name_what_is_wrong():
+    """The one admissibility check of ML and WLSMV fits: Heywood items, negative or non-PD factor (co)variances."""
+    pt = build_partable(MeasurementModel.from_syntax("f =~ a + b + c\ng =~ d + e + h"))
+    ok = {"theta": np.diag([0.5, 0.4, 0.3, 0.5, 0.4, 0.3]), "psi": np.array([[1.0, 0.5], [0.5, 1.0]])}
+    assert admissibility_warnings(pt, ok) == []
+    heywood = {**ok, "theta": np.diag([0.5, -0.1, 0.3, 0.5, 0.4, 0.3])}
+    (ml,) = admissibility_warnings(pt, heywood, " in group citizen")
+    assert ml.startswith("Heywood case in group citizen: negative residual variance for b.")
+    (wlsmv,) = admissibility_warnings(pt, heywood, latent_responses=True)
+    assert "latent response for b" in wlsmv
+    (neg,) = admissibility_warnings(pt, {**ok, "psi": np.array([[-0.2, 0.0], [0.0, 1.0]])})
+    assert neg == "Negative factor variance for f: the model is not admissible."
+    (npd,) = admissibility_warnings(pt, {**ok, "psi": np.array([[1.0, 1.1], [1.1, 1.0]])})
+    assert "not positive definite" in npd and "HTMT" in npd
+
+
 def test_heywood_case_is_fitted_and_flagged():
     """x8 gets a negative residual variance; coscale fits it and warns, naming x8.
 

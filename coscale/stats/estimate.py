@@ -440,6 +440,41 @@ def _failed(eng: Engine, pt: ParTable, x, warnings) -> Fit:
     )
 
 
+def admissibility_warnings(pt: ParTable, mats: dict, label: str = "", *, latent_responses: bool = False) -> list[str]:
+    """Plain warnings for an inadmissible solution of one group.
+
+    A negative residual variance (Heywood case), a negative factor variance,
+    or a factor covariance matrix that is not positive definite. ``label``
+    names the group (e.g. ``" in group citizen"``); ``latent_responses``
+    words the residuals as those of ordinal items' latent responses (WLSMV).
+    """
+    out = []
+    neg = [pt.observed[i] for i in range(len(pt.observed)) if mats["theta"][i, i] < 0]
+    if neg:
+        if latent_responses:
+            out.append(
+                f"Heywood case{label}: negative residual variance of the latent response for {', '.join(neg)} "
+                "(standardized loading above 1). The item may be nearly redundant with another; "
+                "consider dropping or merging items."
+            )
+        else:
+            out.append(
+                f"Heywood case{label}: negative residual variance for {', '.join(neg)}. "
+                "The item may be nearly redundant with another or the factor may be over-extracted; "
+                "consider dropping or merging items, or check for outliers."
+            )
+    psi = mats["psi"]
+    if np.any(np.diag(psi) < 0):
+        bad = [pt.factors[i] for i in range(len(pt.factors)) if psi[i, i] < 0]
+        out.append(f"Negative factor variance{label} for {', '.join(bad)}: the model is not admissible.")
+    elif len(psi) > 1 and np.linalg.eigvalsh(psi).min() <= 0:
+        out.append(
+            f"The factor covariance matrix{label} is not positive definite (a factor correlation at or "
+            "beyond 1): two scales may measure the same construct; check discriminant validity (HTMT)."
+        )
+    return out
+
+
 def _finish(eng: Engine, pt: ParTable, x, f, info, converged, iterations, warnings) -> Fit:
     n = eng.ntotal
     p = eng.p
@@ -471,22 +506,7 @@ def _finish(eng: Engine, pt: ParTable, x, f, info, converged, iterations, warnin
         logl += -0.5 * mm.n * (p * np.log(2 * np.pi) + ld + np.sum(mm.cov * inv) + d @ inv @ d)
         unres += -0.5 * mm.n * (p * np.log(2 * np.pi) + eng.logdet_s[g] + p)
         label = f" in group {pt.group_labels[g]}" if pt.n_groups > 1 else ""
-        neg = [pt.observed[i] for i in range(p) if mg["theta"][i, i] < 0]
-        if neg:
-            warnings.append(
-                f"Heywood case{label}: negative residual variance for {', '.join(neg)}. "
-                "The item may be nearly redundant with another or the factor may be over-extracted; "
-                "consider dropping or merging items, or check for outliers."
-            )
-        psi = mg["psi"]
-        if np.any(np.diag(psi) < 0):
-            bad = [pt.factors[i] for i in range(len(pt.factors)) if psi[i, i] < 0]
-            warnings.append(f"Negative factor variance{label} for {', '.join(bad)}: the model is not admissible.")
-        elif len(psi) > 1 and np.linalg.eigvalsh(psi).min() <= 0:
-            warnings.append(
-                f"The factor covariance matrix{label} is not positive definite (a factor correlation at or "
-                "beyond 1): two scales may measure the same construct; check discriminant validity (HTMT)."
-            )
+        warnings += admissibility_warnings(pt, mg, label)
         if not np.isfinite(eng.logdet_s[g]) or np.linalg.eigvalsh(mm.cov).min() <= 1e-12:
             warnings.append(
                 f"The sample covariance matrix{label} is not positive definite: an item is constant or a "

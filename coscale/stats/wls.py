@@ -79,7 +79,7 @@ from scipy import special
 
 from coscale.stats.fit import rmsea, rmsea_ci
 
-from coscale.stats.estimate import Engine, minimize_scoring, start_values
+from coscale.stats.estimate import Engine, admissibility_warnings, minimize_scoring, start_values
 from coscale.stats.model import ALPHA, LAMBDA, NU, PSI, THETA, MeasurementModel, ParTable, build_partable
 from coscale.stats.moments import GroupMoments
 from coscale.stats.polychoric import PolychoricResult, bvn_cdf, offdiag_index, polychoric
@@ -342,7 +342,7 @@ def fit_wlsmv(model: MeasurementModel, data, *, std_lv: bool = False, max_iter: 
     common = mats["lambda"] @ mats["psi"] @ mats["lambda"].T
     np.fill_diagonal(theta, 1.0 - np.diag(common))
     mats["theta"] = theta
-    _admissibility(pt, mats, warnings)
+    warnings += admissibility_warnings(pt, mats, latent_responses=True)
     tnames = stats_.threshold_names
     est_rows = _estimate_rows(pt, x, vcov, mats, sigma_star, dm, tnames)
     fm = _fit_measures(parts, chisq=chisq, df=df, npar=dm.q, fmin=0.5 * (n - 1) / n * f, test=test,
@@ -371,28 +371,6 @@ def _sandwich(e_mat: np.ndarray, meat: np.ndarray, n_eff: float, warnings: list)
         )
         return None, None
     return e_inv, e_inv @ meat @ e_inv / n_eff
-
-
-def _admissibility(pt: ParTable, mats: dict, warnings: list) -> None:
-    neg = [pt.observed[i] for i in range(len(pt.observed)) if mats["theta"][i, i] < 0]
-    if neg:
-        warnings.append(
-            f"Heywood case: negative residual variance of the latent response for {', '.join(neg)} "
-            "(standardized loading above 1). The item may be nearly redundant with another; "
-            "consider dropping or merging items."
-        )
-    psi = mats["psi"]
-    if np.any(np.diag(psi) < 0):
-        bad = [pt.factors[i] for i in range(len(pt.factors)) if psi[i, i] < 0]
-        warnings.append(f"Negative factor variance for {', '.join(bad)}: the model is not admissible.")
-    elif len(psi) > 1 and np.linalg.eigvalsh(psi).min() <= 0:
-        warnings.append(
-            "The factor covariance matrix is not positive definite (a factor correlation at or beyond 1): "
-            "two scales may measure the same construct."
-        )
-
-
-# ------------------------------------------------------------------ tests ----
 
 
 def scaled_shifted(chisq: float, df: int, trace_ug: float, trace_ug2: float) -> dict:
@@ -1140,7 +1118,8 @@ def fit_wlsmv_groups(model: MeasurementModel, data, group: str, *, group_equal=(
         mats["theta"] = theta
         mats["delta"] = d
         matrices.append(mats)
-        _admissibility(wm.pt, mats, warnings)
+        label = f" in group {labels[g]}" if len(extras) > 1 else ""
+        warnings += admissibility_warnings(wm.pt, mats, label, latent_responses=True)
     rows = _group_estimate_rows(wm, x, vcov, matrices, extras, stats_list, labels)
     step = WE_STEPS[len(tuple(group_equal))]
     return OrdinalGroupFit(
